@@ -1,0 +1,102 @@
+//! The assembled application: settings plus everything built from them once at start
+//! (calendar, letters, classifier, reference finder) and the store.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+use crate::calendar::Calendar;
+use crate::classify::Classifier;
+use crate::config::{ConfigError, Settings};
+use crate::letters::{LetterError, Letters};
+use crate::reference::ReferenceFinder;
+use crate::store::{Store, StoreError};
+
+/// Why the application could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Letters(#[from] LetterError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("reference pattern: {0}")]
+    Pattern(#[from] regex::Error),
+}
+
+/// Everything pure that the settings produce, checked at start.
+#[derive(Debug)]
+pub struct Rules {
+    pub settings: Settings,
+    pub calendar: Calendar,
+    pub letters: Letters,
+    pub classifier: Classifier,
+    pub references: ReferenceFinder,
+}
+
+impl Rules {
+    /// Builds the rules from settings (reads the holidays file and templates).
+    pub fn from_settings(settings: Settings) -> Result<Rules, AppError> {
+        let calendar = settings.calendar.load()?;
+        let letters = Letters::load(&settings.templates_dir)?;
+        let classifier = Classifier::new(
+            &settings.organisation.message_id_domain,
+            &settings.organisation.complaints_address,
+        );
+        let references = ReferenceFinder::new(&settings.organisation.reference_prefix)?;
+        Ok(Rules {
+            settings,
+            calendar,
+            letters,
+            classifier,
+            references,
+        })
+    }
+
+    /// Loads the config file and builds the rules.
+    pub fn load(config_path: &Path) -> Result<Rules, AppError> {
+        Self::from_settings(Settings::load(config_path)?)
+    }
+
+    /// A fresh Message-ID of ours (without brackets) for a letter of `kind` on case `reference`.
+    pub fn new_message_id(&self, reference: &str, kind: &str) -> String {
+        format!(
+            "redress.{reference}.{kind}.{:016x}@{}",
+            rand::random::<u64>(),
+            self.settings.organisation.message_id_domain
+        )
+    }
+
+    /// A time as handlers read it: "2026-11-23 10:00" in the landlord's time zone.
+    pub fn calendar_time(&self, instant: DateTime<Utc>) -> String {
+        instant
+            .with_timezone(&self.calendar.time_zone())
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+
+    /// A date as letters print it: "Monday 30 November 2026", in the landlord's time zone.
+    pub fn letter_date(&self, instant: DateTime<Utc>) -> String {
+        instant
+            .with_timezone(&self.calendar.time_zone())
+            .format("%A %-d %B %Y")
+            .to_string()
+    }
+}
+
+/// The application: rules plus the store.
+#[derive(Debug)]
+pub struct App {
+    pub rules: Rules,
+    pub store: Store,
+}
+
+impl App {
+    /// Connects to the database and applies migrations.
+    pub async fn start(rules: Rules) -> Result<App, AppError> {
+        let store = Store::connect(&rules.settings.database_url).await?;
+        store.migrate().await?;
+        Ok(App { rules, store })
+    }
+}

@@ -1,0 +1,315 @@
+//! Running redress: one pass (`run --once`) or the daemon (`run`) until shutdown.
+//!
+//! The daemon has two tasks in the shape of tokio's mini-redis: a mailbox watcher (ingest what is
+//! waiting, then IDLE or poll, reconnecting with backoff) and an outbox worker (send what is due,
+//! then sleep until the next retry or until the watcher says there is new mail). Both race every
+//! wait against a broadcast shutdown signal, and the daemon returns once both have finished.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{Notify, broadcast};
+
+use crate::app::App;
+use crate::clock::Clock;
+use crate::intake::{IngestOutcome, MailSource, ingest};
+use crate::mailbox::{MailboxClient, MailboxError, WaitOutcome};
+use crate::outbox::{EmailSender, drain};
+use crate::store::StoreError;
+
+/// A failure of a pass.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Mailbox(#[from] MailboxError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What one ingest pass did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct PassReport {
+    pub fetched: usize,
+    pub new_cases: usize,
+    pub added_to_cases: usize,
+    pub without_case: usize,
+    pub duplicates: usize,
+    pub needs_attention: usize,
+    /// Mails left in the mailbox because recording them failed; retried next pass.
+    pub failed: usize,
+}
+
+/// How many messages are fetched per IMAP command.
+const FETCH_BATCH: usize = 100;
+
+/// Ingests everything waiting in the watched folder and moves what was recorded to the processed folder.
+pub async fn ingest_pass(
+    app: &App,
+    client: &mut MailboxClient,
+    clock: &Clock,
+) -> Result<PassReport, RunError> {
+    let settings = &app.rules.settings.mailbox;
+    let uidvalidity = client.select_watched().await?;
+    if let Some((known, _)) = app.store.mailbox_state(&settings.folder).await?
+        && known != uidvalidity
+    {
+        tracing::warn!(folder = %settings.folder, old = known, new = uidvalidity, "UIDVALIDITY changed: every waiting mail is checked against the record by Message-ID and content");
+    }
+    let uids = client.waiting_uids().await?;
+    let mut report = PassReport::default();
+    let mut highest = 0;
+    for batch in uids.chunks(FETCH_BATCH) {
+        let mails = client.fetch(batch).await?;
+        report.fetched += mails.len();
+        let mut recorded = Vec::with_capacity(mails.len());
+        for mail in mails {
+            let source = MailSource {
+                mailbox: settings.folder.clone(),
+                uidvalidity,
+                uid: mail.uid,
+                internal_date: mail.internal_date,
+            };
+            match ingest(app, &mail.raw, Some(&source), clock.now()).await {
+                Ok(outcome) => {
+                    log_outcome(mail.uid, &outcome);
+                    match &outcome {
+                        IngestOutcome::Duplicate { .. } => report.duplicates += 1,
+                        IngestOutcome::NewCase {
+                            needs_attention, ..
+                        } => {
+                            report.new_cases += 1;
+                            if *needs_attention {
+                                report.needs_attention += 1;
+                            }
+                        }
+                        IngestOutcome::AddedToCase { .. } => report.added_to_cases += 1,
+                        IngestOutcome::RecordedWithoutCase { .. } => report.without_case += 1,
+                    }
+                    recorded.push(mail.uid);
+                    highest = highest.max(mail.uid);
+                }
+                Err(error) => {
+                    report.failed += 1;
+                    tracing::error!(uid = mail.uid, %error, "mail not recorded; it stays in the mailbox and is retried");
+                }
+            }
+        }
+        client.move_to_processed(&recorded).await?;
+    }
+    if highest > 0 {
+        app.store
+            .set_mailbox_state(&settings.folder, uidvalidity, highest)
+            .await?;
+    }
+    Ok(report)
+}
+
+fn log_outcome(uid: u32, outcome: &IngestOutcome) {
+    match outcome {
+        IngestOutcome::Duplicate { reference } => {
+            tracing::info!(
+                uid,
+                reference = reference.as_deref().unwrap_or("-"),
+                "mail already recorded"
+            );
+        }
+        IngestOutcome::NewCase {
+            reference,
+            kind,
+            receipt_queued,
+            needs_attention,
+        } => {
+            tracing::info!(uid, %reference, %kind, receipt_queued, needs_attention, "mail opened a case");
+        }
+        IngestOutcome::AddedToCase { reference, kind } => {
+            tracing::info!(uid, %reference, %kind, "mail added to case");
+        }
+        IngestOutcome::RecordedWithoutCase { kind } => {
+            tracing::info!(uid, %kind, "mail recorded without a case");
+        }
+    }
+}
+
+/// Connects to the mailbox and makes sure the processed folder exists.
+pub async fn open_mailbox(app: &App) -> Result<MailboxClient, MailboxError> {
+    let settings = &app.rules.settings.mailbox;
+    let mut client = MailboxClient::connect(settings).await?;
+    client.ensure_folder(&settings.processed_folder).await?;
+    Ok(client)
+}
+
+/// What `run --once` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnceReport {
+    #[serde(flatten)]
+    pub pass: PassReport,
+    pub letters_sent: usize,
+}
+
+/// One pass: ingest everything waiting, then send everything queued.
+pub async fn run_once(
+    app: &App,
+    sender: &impl EmailSender,
+    clock: &Clock,
+) -> Result<OnceReport, RunError> {
+    let mut client = open_mailbox(app).await?;
+    let pass = ingest_pass(app, &mut client, clock).await?;
+    if let Err(error) = client.logout().await {
+        tracing::debug!(%error, "logout failed");
+    }
+    let letters_sent = drain(app, sender, clock).await?;
+    Ok(OnceReport { pass, letters_sent })
+}
+
+/// Backoff between reconnection attempts: 1 s doubling to 5 minutes.
+pub fn reconnect_delay(failures: u32) -> Duration {
+    Duration::from_secs((1u64 << failures.min(9)).min(300))
+}
+
+/// The daemon: runs until `shutdown` fires, then returns once every task has stopped.
+pub async fn run<S: EmailSender + 'static>(
+    app: Arc<App>,
+    sender: Arc<S>,
+    clock: Clock,
+    shutdown: broadcast::Sender<()>,
+) -> Result<(), RunError> {
+    let new_mail = Arc::new(Notify::new());
+    let watcher = tokio::spawn(watch_mailbox(
+        app.clone(),
+        clock,
+        new_mail.clone(),
+        shutdown.subscribe(),
+    ));
+    let worker = tokio::spawn(send_letters(
+        app.clone(),
+        sender,
+        clock,
+        new_mail,
+        shutdown.subscribe(),
+    ));
+    let (watched, worked) = tokio::join!(watcher, worker);
+    for result in [watched, worked] {
+        if let Err(join_error) = result {
+            tracing::error!(%join_error, "a task ended abnormally");
+        }
+    }
+    tracing::info!("redress stopped");
+    Ok(())
+}
+
+async fn watch_mailbox(
+    app: Arc<App>,
+    clock: Clock,
+    new_mail: Arc<Notify>,
+    mut shutdown: broadcast::Receiver<()>,
+) {
+    let mut failures = 0u32;
+    loop {
+        let connected = tokio::select! {
+            _ = shutdown.recv() => return,
+            result = open_mailbox(&app) => result,
+        };
+        let mut client = match connected {
+            Ok(client) => {
+                tracing::info!(idle = client.has_idle(), "connected to the mailbox");
+                client
+            }
+            Err(error) => {
+                let delay = reconnect_delay(failures);
+                failures += 1;
+                tracing::warn!(%error, retry_in = ?delay, "cannot open the mailbox");
+                tokio::select! {
+                    _ = shutdown.recv() => return,
+                    _ = tokio::time::sleep(delay) => continue,
+                }
+            }
+        };
+        loop {
+            let pass = tokio::select! {
+                _ = shutdown.recv() => return,
+                result = ingest_pass(&app, &mut client, &clock) => result,
+            };
+            match pass {
+                Ok(report) => {
+                    failures = 0;
+                    if report.fetched > 0 {
+                        new_mail.notify_one();
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "mailbox pass failed; reconnecting");
+                    break;
+                }
+            }
+            let waited = tokio::select! {
+                _ = shutdown.recv() => return,
+                result = client.wait_for_change() => result,
+            };
+            match waited {
+                Ok((again, outcome)) => {
+                    client = again;
+                    if outcome == WaitOutcome::TimedOut {
+                        tracing::debug!("wait ended without news; checking the mailbox anyway");
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "lost the mailbox connection; reconnecting");
+                    break;
+                }
+            }
+        }
+        let delay = reconnect_delay(failures);
+        failures += 1;
+        tokio::select! {
+            _ = shutdown.recv() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+async fn send_letters<S: EmailSender>(
+    app: Arc<App>,
+    sender: Arc<S>,
+    clock: Clock,
+    new_mail: Arc<Notify>,
+    mut shutdown: broadcast::Receiver<()>,
+) {
+    loop {
+        let drained = tokio::select! {
+            _ = shutdown.recv() => return,
+            result = drain(&app, sender.as_ref(), &clock) => result,
+        };
+        if let Err(error) = drained {
+            tracing::error!(%error, "outbox pass failed");
+        }
+        let wait = match app.store.next_letter_due().await {
+            Ok(Some(due)) => (due - clock.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .max(Duration::from_secs(1)),
+            Ok(None) => Duration::from_secs(60),
+            Err(error) => {
+                tracing::error!(%error, "cannot read the outbox");
+                Duration::from_secs(10)
+            }
+        };
+        tokio::select! {
+            _ = shutdown.recv() => return,
+            _ = new_mail.notified() => {}
+            _ = tokio::time::sleep(wait.min(Duration::from_secs(60))) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnect_backoff_grows_to_five_minutes() {
+        assert_eq!(reconnect_delay(0), Duration::from_secs(1));
+        assert_eq!(reconnect_delay(3), Duration::from_secs(8));
+        assert_eq!(reconnect_delay(20), Duration::from_secs(300));
+    }
+}

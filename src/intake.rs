@@ -1,0 +1,453 @@
+//! Recording one incoming mail: parse → classify → case, events, deadlines and letters, in one
+//! transaction.
+//!
+//! Nothing is lost: the raw bytes are stored first in the same transaction as everything they
+//! cause, and a mail that cannot be read still opens a case flagged for a person. Nothing is done
+//! twice: a mail with the same Message-ID and content hash as one on record is a duplicate, and
+//! the receipt letter is queued under a key unique to its case.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::app::App;
+use crate::classify::{Decision, Kind, KnownCase, Robot};
+use crate::deadlines::{AcknowledgementMode, DeadlineKind};
+use crate::mail::{ParsedMail, content_hash, parse};
+use crate::store::{NewCase, NewLetter, NewMessage, Store, StoreError};
+
+/// Where a mail came from in the mailbox.
+#[derive(Debug, Clone)]
+pub struct MailSource {
+    pub mailbox: String,
+    pub uidvalidity: u32,
+    pub uid: u32,
+    /// The server's INTERNALDATE: the receipt time the Code's clock starts from.
+    pub internal_date: Option<DateTime<Utc>>,
+}
+
+/// What recording a mail did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum IngestOutcome {
+    /// Seen before (same Message-ID and content); nothing new recorded.
+    Duplicate { reference: Option<String> },
+    /// A new case was opened.
+    NewCase {
+        reference: String,
+        kind: String,
+        receipt_queued: bool,
+        needs_attention: bool,
+    },
+    /// Added to an existing case's record.
+    AddedToCase { reference: String, kind: String },
+    /// Automated mail recorded without a case.
+    RecordedWithoutCase { kind: String },
+}
+
+impl IngestOutcome {
+    /// The case reference, if any, for logs.
+    pub fn reference(&self) -> Option<&str> {
+        match self {
+            IngestOutcome::Duplicate { reference } => reference.as_deref(),
+            IngestOutcome::NewCase { reference, .. }
+            | IngestOutcome::AddedToCase { reference, .. } => Some(reference),
+            IngestOutcome::RecordedWithoutCase { .. } => None,
+        }
+    }
+}
+
+/// The receipt letter's variables.
+#[derive(Debug, Serialize)]
+struct ReceiptContext<'a> {
+    reference: &'a str,
+    customer_name: &'a str,
+    organisation_name: &'a str,
+    complaints_address: &'a str,
+    received_date: String,
+    acknowledge_by: Option<String>,
+    respond_by: String,
+    ombudsman_contact: &'a str,
+    original_subject: &'a str,
+    automatic_acknowledgement: bool,
+}
+
+/// Finds the case a mail refers to: a reference in the subject first, then any Message-ID of a
+/// case's mail in In-Reply-To or References.
+pub async fn find_known_case(
+    app: &App,
+    mail: &ParsedMail,
+) -> Result<Option<(i64, KnownCase)>, StoreError> {
+    for reference in app.rules.references.find_all(&mail.subject) {
+        if let Some(case) = app.store.case_by_reference(&reference).await? {
+            return Ok(Some((
+                case.id,
+                KnownCase {
+                    reference: case.reference,
+                    found_by: "case reference in the subject".into(),
+                },
+            )));
+        }
+    }
+    let ids: Vec<&str> = mail.referenced_ids().collect();
+    if !ids.is_empty()
+        && let Some(case) = app.store.find_case_by_message_ids(&ids).await?
+    {
+        return Ok(Some((
+            case.id,
+            KnownCase {
+                reference: case.reference,
+                found_by: "a Message-ID of the case's mail in In-Reply-To/References".into(),
+            },
+        )));
+    }
+    Ok(None)
+}
+
+/// Message-IDs of ours quoted anywhere in a raw mail (a bounce quotes the original's headers).
+fn our_message_ids_in(raw: &[u8], domain: &str) -> Vec<String> {
+    let text = String::from_utf8_lossy(raw);
+    let pattern = format!(r"<(redress\.[^<>@\s]+@{})>", regex::escape(domain));
+    match regex::Regex::new(&pattern) {
+        Ok(re) => {
+            let mut ids: Vec<String> = re.captures_iter(&text).map(|c| c[1].to_string()).collect();
+            ids.dedup();
+            ids
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Records one raw mail. `now` is the clock (`--now` in tests and replays).
+pub async fn ingest(
+    app: &App,
+    raw: &[u8],
+    source: Option<&MailSource>,
+    now: DateTime<Utc>,
+) -> Result<IngestOutcome, StoreError> {
+    let mail = parse(raw);
+    let sha256 = content_hash(raw);
+    let message_id = mail.message_id.clone().unwrap_or_default();
+    if let Some((_, case_id)) = app.store.find_message(&message_id, &sha256).await? {
+        return Ok(IngestOutcome::Duplicate {
+            reference: reference_of(&app.store, case_id).await?,
+        });
+    }
+
+    let known = find_known_case(app, &mail).await?;
+    let decision = app
+        .rules
+        .classifier
+        .classify(&mail, known.as_ref().map(|(_, k)| k));
+    let received_at = source.and_then(|s| s.internal_date).unwrap_or(now);
+
+    // A bounce of one of our letters is tied to that letter and its case.
+    let bounced_letter = if decision.robot == Some(Robot::Bounce) {
+        let mut found = None;
+        for id in our_message_ids_in(raw, &app.rules.settings.organisation.message_id_domain) {
+            if let Some(letter) = app.store.find_letter_by_message_id(&id).await? {
+                found = Some(letter);
+                break;
+            }
+        }
+        found
+    } else {
+        None
+    };
+    let case_id = known
+        .as_ref()
+        .map(|(id, _)| *id)
+        .or_else(|| bounced_letter.as_ref().and_then(|l| l.case_id));
+
+    let reasons = serde_json::to_string(&decision.reasons).unwrap_or_default();
+    let mut tx = app.store.begin().await?;
+    let new_message = NewMessage {
+        raw,
+        sha256: &sha256,
+        message_id: &message_id,
+        mailbox: source.map(|s| s.mailbox.as_str()),
+        uidvalidity: source.map(|s| s.uidvalidity),
+        uid: source.map(|s| s.uid),
+        received_at,
+        from_address: mail.from.as_ref().map(|f| f.address.as_str()),
+        subject: &mail.subject,
+        classification: decision.kind.as_str(),
+        reasons: &reasons,
+    };
+    let Some(message_row) = Store::insert_message(&mut tx, &new_message, now).await? else {
+        tx.rollback().await?;
+        return Ok(IngestOutcome::Duplicate { reference: None });
+    };
+    for attachment in &mail.attachments {
+        Store::insert_attachment(
+            &mut tx,
+            message_row,
+            attachment.filename.as_deref(),
+            &attachment.content_type,
+            &attachment.bytes,
+        )
+        .await?;
+    }
+
+    let outcome = match (decision.kind, case_id) {
+        (Kind::Automated, Some(case_id)) => {
+            Store::link_message(&mut tx, message_row, case_id).await?;
+            Store::insert_event(&mut tx, case_id, now, "automated_mail_received", "redress", &json!({
+                "message_row": message_row, "robot": decision.robot, "reasons": decision.reasons,
+            }))
+            .await?;
+            if let Some(letter) = &bounced_letter {
+                sqlx::query(
+                    "UPDATE outbox SET status = 'undelivered', last_error = $1 WHERE id = $2",
+                )
+                .bind("a bounce came back for this letter")
+                .bind(letter.id)
+                .execute(&mut *tx)
+                .await?;
+                Store::insert_event(&mut tx, case_id, now, "letter_undelivered", "redress", &json!({
+                    "letter": letter.kind, "message_id": letter.message_id, "to": letter.to_address, "bounce_row": message_row,
+                }))
+                .await?;
+                Store::flag_case(
+                    &mut tx,
+                    case_id,
+                    &format!(
+                        "our {} to the customer bounced: contact them another way",
+                        letter.kind
+                    ),
+                )
+                .await?;
+            }
+            IngestOutcome::AddedToCase {
+                reference: reference_in_tx(&mut tx, case_id).await?,
+                kind: decision.kind.as_str().into(),
+            }
+        }
+        (Kind::Automated, None) => IngestOutcome::RecordedWithoutCase {
+            kind: decision.kind.as_str().into(),
+        },
+        (Kind::Reply, Some(case_id)) => {
+            Store::link_message(&mut tx, message_row, case_id).await?;
+            Store::insert_event(&mut tx, case_id, now, "correspondence_received", "customer", &json!({
+                "message_row": message_row, "from": mail.from.as_ref().map(|f| &f.address),
+                "subject": mail.subject, "attachments": mail.attachments.len(), "reasons": decision.reasons,
+            }))
+            .await?;
+            IngestOutcome::AddedToCase {
+                reference: reference_in_tx(&mut tx, case_id).await?,
+                kind: decision.kind.as_str().into(),
+            }
+        }
+        _ => {
+            open_case(
+                app,
+                &mut tx,
+                &mail,
+                &decision,
+                message_row,
+                received_at,
+                now,
+            )
+            .await?
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn reference_of(store: &Store, case_id: Option<i64>) -> Result<Option<String>, StoreError> {
+    let Some(case_id) = case_id else {
+        return Ok(None);
+    };
+    let row = sqlx::query("SELECT reference FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(match row {
+        Some(row) => Some(sqlx::Row::try_get(&row, "reference")?),
+        None => None,
+    })
+}
+
+async fn reference_in_tx(tx: &mut crate::store::Tx, case_id: i64) -> Result<String, StoreError> {
+    let row = sqlx::query("SELECT reference FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(sqlx::Row::try_get(&row, "reference")?)
+}
+
+async fn open_case(
+    app: &App,
+    tx: &mut crate::store::Tx,
+    mail: &ParsedMail,
+    decision: &Decision,
+    message_row: i64,
+    received_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<IngestOutcome, StoreError> {
+    let rules = &app.rules;
+    let org = &rules.settings.organisation;
+    let year = received_at
+        .with_timezone(&rules.calendar.time_zone())
+        .format("%Y")
+        .to_string();
+    let reference =
+        Store::next_reference(tx, &org.reference_prefix, year.parse().unwrap_or(2000)).await?;
+    let reply_to = mail.reply_address();
+    let attention = if decision.kind == Kind::Unreadable || !mail.problems.is_empty() {
+        Some(format!(
+            "the mail could not be read properly: {}",
+            mail.problems.join("; ")
+        ))
+    } else {
+        None
+    };
+    let is_complaint = decision.kind == Kind::Complaint;
+    let case = NewCase {
+        kind: decision.kind.as_str(),
+        stage: is_complaint.then_some("stage1"),
+        customer_address: reply_to.map(|a| a.address.as_str()),
+        customer_name: mail.from.as_ref().and_then(|f| f.name.as_deref()),
+        subject: &mail.subject,
+        received_at,
+        attention_reason: attention.as_deref(),
+        service_area: None,
+        owner: None,
+    };
+    let case_id = Store::insert_case(tx, &reference, &case, now).await?;
+    Store::link_message(tx, message_row, case_id).await?;
+    Store::insert_event(tx, case_id, now, "case_opened", "redress", &json!({
+        "message_row": message_row, "classification": decision.kind, "reasons": decision.reasons,
+        "received_at": received_at,
+    }))
+    .await?;
+    if let Some(reason) = &attention {
+        Store::insert_event(
+            tx,
+            case_id,
+            now,
+            "needs_attention",
+            "redress",
+            &json!({ "reason": reason }),
+        )
+        .await?;
+    }
+
+    let mut receipt_queued = false;
+    if is_complaint {
+        let policy = &rules.settings.deadlines;
+        let deadlines = policy.new_complaint(&rules.calendar, received_at);
+        for deadline in &deadlines {
+            Store::insert_deadline(tx, case_id, deadline, now).await?;
+            Store::insert_event(
+                tx,
+                case_id,
+                now,
+                "deadline_set",
+                "redress",
+                &json!({
+                    "kind": deadline.kind, "due_at": deadline.due_at, "rule": deadline.rule,
+                }),
+            )
+            .await?;
+        }
+        let due = |kind: DeadlineKind| {
+            deadlines
+                .iter()
+                .find(|d| d.kind == kind)
+                .map(|d| rules.letter_date(d.due_at))
+        };
+        if let (Some(to), None) = (reply_to, &attention) {
+            let automatic = policy.acknowledgement == AcknowledgementMode::Automatic;
+            let context = ReceiptContext {
+                reference: &reference,
+                customer_name: mail
+                    .from
+                    .as_ref()
+                    .and_then(|f| f.name.as_deref())
+                    .unwrap_or("customer"),
+                organisation_name: &org.name,
+                complaints_address: &org.complaints_address,
+                received_date: rules.letter_date(received_at),
+                acknowledge_by: due(DeadlineKind::Stage1Acknowledgement),
+                respond_by: due(DeadlineKind::Stage1Response).unwrap_or_default(),
+                ombudsman_contact: &org.ombudsman_contact,
+                original_subject: &mail.subject,
+                automatic_acknowledgement: automatic,
+            };
+            match rules.letters.render("receipt", &context) {
+                Ok(letter) => {
+                    let mut references: Vec<String> = mail.references.clone();
+                    if let Some(id) = &mail.message_id {
+                        references.push(id.clone());
+                    }
+                    let new_letter = NewLetter {
+                        case_id: Some(case_id),
+                        kind: "receipt".into(),
+                        dedupe_key: format!("receipt:{case_id}"),
+                        message_id: rules.new_message_id(&reference, "receipt"),
+                        to_address: to.address.clone(),
+                        subject: letter.subject,
+                        body: letter.body,
+                        in_reply_to: mail.message_id.clone(),
+                        references: (!references.is_empty()).then(|| {
+                            references
+                                .iter()
+                                .map(|r| format!("<{r}>"))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        }),
+                    };
+                    receipt_queued = Store::queue_letter(tx, &new_letter, now).await?;
+                    Store::insert_event(
+                        tx,
+                        case_id,
+                        now,
+                        "letter_queued",
+                        "redress",
+                        &json!({
+                            "letter": "receipt", "message_id": new_letter.message_id,
+                            "counts_as_acknowledgement": automatic,
+                        }),
+                    )
+                    .await?;
+                }
+                Err(e) => {
+                    let reason = format!("the receipt letter could not be written: {e}");
+                    Store::flag_case(tx, case_id, &reason).await?;
+                    Store::insert_event(
+                        tx,
+                        case_id,
+                        now,
+                        "needs_attention",
+                        "redress",
+                        &json!({ "reason": reason }),
+                    )
+                    .await?;
+                }
+            }
+        }
+    }
+    Ok(IngestOutcome::NewCase {
+        reference,
+        kind: decision.kind.as_str().into(),
+        receipt_queued,
+        needs_attention: attention.is_some(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_ids_are_found_in_a_bounce() {
+        let raw = b"Content-Type: message/rfc822\r\n\r\nMessage-ID: <redress.CMP-2026-000001.receipt.00ff@example.org>\r\nIn-Reply-To: <other@example.net>\r\n";
+        assert_eq!(
+            our_message_ids_in(raw, "example.org"),
+            vec!["redress.CMP-2026-000001.receipt.00ff@example.org"]
+        );
+        assert!(our_message_ids_in(raw, "example.com").is_empty());
+    }
+}

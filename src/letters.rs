@@ -1,0 +1,256 @@
+//! Letters to customers and handlers, rendered from templates operations can edit.
+//!
+//! Each template is a plain-text file in the templates folder (`config/templates/NAME.txt`): a
+//! first line `Subject: ...`, a blank line, then the body, both in minijinja syntax. Templates are
+//! loaded once at start; a missing template, a syntax error, an unknown variable, or a template
+//! that leaves out an element the Code requires (the case reference, the Ombudsman's details, ...)
+//! is an error that names the file, so `check-config` catches it before a customer would.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use minijinja::{Environment, UndefinedBehavior, Value};
+use serde::Serialize;
+
+/// A template problem, naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LetterError {
+    #[error("template {path}: cannot read it: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("template {path}: the first line must be `Subject: ...` followed by a blank line")]
+    Shape { path: PathBuf },
+    #[error("template {name}: {message}")]
+    Syntax { name: String, message: String },
+    #[error("template {name}: it must include {element} (`{{{{ {variable} }}}}`) in its {part}")]
+    MissingElement {
+        name: String,
+        element: &'static str,
+        variable: &'static str,
+        part: &'static str,
+    },
+}
+
+/// A rendered letter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Letter {
+    pub subject: String,
+    pub body: String,
+}
+
+/// An element a template must contain, checked by rendering it with a marker in that variable.
+struct Required {
+    variable: &'static str,
+    element: &'static str,
+    in_subject: bool,
+}
+
+const fn req(variable: &'static str, element: &'static str, in_subject: bool) -> Required {
+    Required {
+        variable,
+        element,
+        in_subject,
+    }
+}
+
+/// The templates redress uses, and what each must contain.
+const TEMPLATES: &[(&str, &[Required])] = &[(
+    "receipt",
+    &[
+        req("reference", "the case reference", true),
+        req("reference", "the case reference", false),
+        req("respond_by", "the date the response is due", false),
+        req(
+            "ombudsman_contact",
+            "the Housing Ombudsman's contact details",
+            false,
+        ),
+    ],
+)];
+
+/// The loaded templates.
+#[derive(Debug)]
+pub struct Letters {
+    env: Environment<'static>,
+}
+
+impl Letters {
+    /// Loads and checks every template in `dir`.
+    pub fn load(dir: &Path) -> Result<Letters, LetterError> {
+        let mut sources = BTreeMap::new();
+        for (name, _) in TEMPLATES {
+            let path = dir.join(format!("{name}.txt"));
+            let text = std::fs::read_to_string(&path).map_err(|source| LetterError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            sources.insert(name.to_string(), (path, text));
+        }
+        Self::from_sources(sources)
+    }
+
+    fn from_sources(sources: BTreeMap<String, (PathBuf, String)>) -> Result<Letters, LetterError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_keep_trailing_newline(true);
+        for (name, (path, text)) in sources {
+            let text = text.replace("\r\n", "\n");
+            let (first, body) = text
+                .split_once("\n\n")
+                .ok_or(LetterError::Shape { path: path.clone() })?;
+            let subject = first
+                .strip_prefix("Subject:")
+                .ok_or(LetterError::Shape { path: path.clone() })?
+                .trim()
+                .to_string();
+            let syntax = |e: minijinja::Error| LetterError::Syntax {
+                name: name.clone(),
+                message: e.to_string(),
+            };
+            env.add_template_owned(format!("{name}.subject"), subject)
+                .map_err(syntax)?;
+            env.add_template_owned(format!("{name}.body"), body.to_string())
+                .map_err(syntax)?;
+        }
+        let letters = Letters { env };
+        letters.check()?;
+        Ok(letters)
+    }
+
+    /// Renders each template with markers to prove it contains every required element.
+    fn check(&self) -> Result<(), LetterError> {
+        for (name, required) in TEMPLATES {
+            let mut sample = sample_context();
+            for r in *required {
+                let marker = format!("@@{}@@", r.variable);
+                sample.insert(r.variable.to_string(), Value::from(marker.clone()));
+                let letter = self
+                    .render(name, &sample)
+                    .map_err(|e| LetterError::Syntax {
+                        name: name.to_string(),
+                        message: e.to_string(),
+                    })?;
+                let part = if r.in_subject {
+                    &letter.subject
+                } else {
+                    &letter.body
+                };
+                if !part.contains(&marker) {
+                    return Err(LetterError::MissingElement {
+                        name: name.to_string(),
+                        element: r.element,
+                        variable: r.variable,
+                        part: if r.in_subject { "subject" } else { "body" },
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Renders letter `name` with `context` (anything serialisable to a map).
+    pub fn render(&self, name: &str, context: &impl Serialize) -> Result<Letter, minijinja::Error> {
+        let ctx = Value::from_serialize(context);
+        let subject = self
+            .env
+            .get_template(&format!("{name}.subject"))?
+            .render(&ctx)?;
+        let body = self
+            .env
+            .get_template(&format!("{name}.body"))?
+            .render(&ctx)?;
+        Ok(Letter {
+            subject: subject.split_whitespace().collect::<Vec<_>>().join(" "),
+            body,
+        })
+    }
+}
+
+/// Every variable a letter may use, with harmless sample values.
+fn sample_context() -> BTreeMap<String, Value> {
+    let mut ctx = BTreeMap::new();
+    for (key, value) in [
+        ("reference", "CMP-2026-000001"),
+        ("customer_name", "Ms Sample"),
+        ("organisation_name", "Sample Homes"),
+        ("complaints_address", "complaints@example.org"),
+        ("received_date", "Monday 23 November 2026"),
+        ("acknowledge_by", "Monday 30 November 2026"),
+        ("respond_by", "Monday 14 December 2026"),
+        ("ombudsman_contact", "Housing Ombudsman Service"),
+        ("original_subject", "Broken boiler"),
+    ] {
+        ctx.insert(key.to_string(), Value::from(value));
+    }
+    ctx.insert("automatic_acknowledgement".into(), Value::from(false));
+    ctx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> Letters {
+        Letters::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config/templates"))
+            .expect("shipped templates load")
+    }
+
+    fn sources_with_receipt(text: &str) -> BTreeMap<String, (PathBuf, String)> {
+        let mut sources = BTreeMap::new();
+        sources.insert(
+            "receipt".to_string(),
+            (PathBuf::from("receipt.txt"), text.to_string()),
+        );
+        sources
+    }
+
+    #[test]
+    fn the_shipped_receipt_names_the_reference_dates_and_ombudsman() {
+        let letters = shipped();
+        let mut ctx = sample_context();
+        ctx.insert("reference".into(), Value::from("CMP-2026-000042"));
+        let letter = letters.render("receipt", &ctx).expect("renders");
+        assert!(letter.subject.contains("CMP-2026-000042"));
+        assert!(letter.body.contains("CMP-2026-000042"));
+        assert!(letter.body.contains("Monday 14 December 2026"));
+        assert!(letter.body.contains("Monday 30 November 2026"));
+        assert!(letter.body.contains("Housing Ombudsman"));
+    }
+
+    #[test]
+    fn a_template_without_the_ombudsman_is_refused() {
+        let err = Letters::from_sources(sources_with_receipt(
+            "Subject: Complaint {{ reference }}\n\nRef {{ reference }}, reply by {{ respond_by }}.\n",
+        ))
+        .expect_err("must name the Ombudsman");
+        assert!(err.to_string().contains("Ombudsman"), "{err}");
+        assert!(err.to_string().contains("receipt"), "{err}");
+    }
+
+    #[test]
+    fn a_subject_without_the_reference_is_refused() {
+        let err = Letters::from_sources(sources_with_receipt(
+            "Subject: Thanks\n\n{{ reference }} {{ respond_by }} {{ ombudsman_contact }}\n",
+        ))
+        .expect_err("needs reference in subject");
+        assert!(err.to_string().contains("subject"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_variable_is_an_error() {
+        let err = Letters::from_sources(sources_with_receipt(
+            "Subject: {{ reference }}\n\n{{ reference }} {{ respond_by }} {{ ombudsman_contact }} {{ custmer_name }}\n",
+        ))
+        .expect_err("typo");
+        assert!(err.to_string().contains("receipt"), "{err}");
+    }
+
+    #[test]
+    fn a_file_without_a_subject_line_is_refused() {
+        let err = Letters::from_sources(sources_with_receipt("Dear customer\n\nhello\n"))
+            .expect_err("shape");
+        assert!(err.to_string().contains("Subject:"), "{err}");
+    }
+}

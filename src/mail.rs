@@ -1,0 +1,285 @@
+//! Parsing a raw message once, at the edge, into redress's own owned type.
+//!
+//! Any MIME structure and charset that mail-parser understands becomes a [`ParsedMail`] with the
+//! headers classification needs, a plain-text body (HTML converted when there is no text part),
+//! and the attachments as evidence. A message that cannot be made sense of is not an error that
+//! loses mail: [`parse`] always returns a value, with `problems` saying what is wrong, so the
+//! caller keeps the raw bytes and flags the case for a person.
+
+use chrono::{DateTime, Utc};
+use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders};
+use sha2::{Digest, Sha256};
+
+/// An attachment kept as evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A mailbox address with its display name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailAddress {
+    pub name: Option<String>,
+    pub address: String,
+}
+
+/// A parsed incoming message, owned, independent of the parser.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedMail {
+    /// Message-ID without angle brackets.
+    pub message_id: Option<String>,
+    pub from: Option<MailAddress>,
+    pub reply_to: Option<MailAddress>,
+    pub sender: Option<MailAddress>,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub date: Option<DateTime<Utc>>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    /// Every header, name lower-cased, value unfolded, in order.
+    pub headers: Vec<(String, String)>,
+    /// `type/subtype` of the top-level part, lower-cased.
+    pub content_type: String,
+    pub text_body: String,
+    pub attachments: Vec<Attachment>,
+    /// What could not be read; non-empty means a person must look at it.
+    pub problems: Vec<String>,
+}
+
+impl ParsedMail {
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// True when a header of that name is present.
+    pub fn has_header(&self, name: &str) -> bool {
+        self.header(name).is_some()
+    }
+
+    /// Where an answer should go: Reply-To when given, else From.
+    pub fn reply_address(&self) -> Option<&MailAddress> {
+        self.reply_to.as_ref().or(self.from.as_ref())
+    }
+
+    /// Every Message-ID this mail refers to (In-Reply-To, then References).
+    pub fn referenced_ids(&self) -> impl Iterator<Item = &str> {
+        self.in_reply_to
+            .iter()
+            .chain(self.references.iter())
+            .map(String::as_str)
+    }
+}
+
+/// SHA-256 of the raw bytes, hex.
+pub fn content_hash(raw: &[u8]) -> String {
+    hex::encode(Sha256::digest(raw))
+}
+
+/// Strips angle brackets and white space from a Message-ID.
+pub fn normalise_message_id(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_string()
+}
+
+fn first_address(address: Option<&Address<'_>>) -> Option<MailAddress> {
+    let addr = address?.iter().find(|a| a.address().is_some())?;
+    let address = addr.address()?.trim().to_string();
+    if !address.contains('@') {
+        return None;
+    }
+    Some(MailAddress {
+        name: addr
+            .name()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty()),
+        address,
+    })
+}
+
+fn all_addresses(address: Option<&Address<'_>>) -> Vec<String> {
+    address
+        .map(|a| {
+            a.iter()
+                .filter_map(|addr| addr.address())
+                .map(|s| s.trim().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn message_ids(value: &HeaderValue<'_>) -> Vec<String> {
+    match value {
+        HeaderValue::Text(id) => vec![normalise_message_id(id)],
+        HeaderValue::TextList(ids) => ids.iter().map(|id| normalise_message_id(id)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn unfold(value: &str) -> String {
+    value.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Parses raw bytes. Never fails: problems are listed in the result.
+pub fn parse(raw: &[u8]) -> ParsedMail {
+    let Some(message) = MessageParser::default().parse(raw) else {
+        return ParsedMail {
+            text_body: String::from_utf8_lossy(raw).into_owned(),
+            problems: vec!["no mail headers could be read".to_string()],
+            ..ParsedMail::default()
+        };
+    };
+
+    let headers: Vec<(String, String)> = message
+        .headers_raw()
+        .map(|(name, value)| (name.to_ascii_lowercase(), unfold(value)))
+        .collect();
+
+    let content_type = message
+        .content_type()
+        .map(|ct| {
+            format!(
+                "{}/{}",
+                ct.ctype().to_ascii_lowercase(),
+                ct.subtype().unwrap_or("plain").to_ascii_lowercase()
+            )
+        })
+        .unwrap_or_else(|| "text/plain".to_string());
+
+    let text_body = message
+        .body_text(0)
+        .map(|body| body.into_owned())
+        .unwrap_or_default();
+
+    let attachments = message
+        .attachments()
+        .map(|part| Attachment {
+            filename: part.attachment_name().map(str::to_string),
+            content_type: part
+                .content_type()
+                .map(|ct| {
+                    format!(
+                        "{}/{}",
+                        ct.ctype().to_ascii_lowercase(),
+                        ct.subtype().unwrap_or("octet-stream").to_ascii_lowercase()
+                    )
+                })
+                .unwrap_or_else(|| "application/octet-stream".to_string()),
+            bytes: part.contents().to_vec(),
+        })
+        .collect();
+
+    let mut parsed = ParsedMail {
+        message_id: message
+            .message_id()
+            .map(normalise_message_id)
+            .filter(|id| !id.is_empty()),
+        from: first_address(message.from()),
+        reply_to: first_address(message.reply_to()),
+        sender: first_address(message.sender()),
+        to: all_addresses(message.to()),
+        cc: all_addresses(message.cc()),
+        subject: message.subject().map(unfold).unwrap_or_default(),
+        date: message
+            .date()
+            .and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0)),
+        in_reply_to: message_ids(message.in_reply_to()),
+        references: message_ids(message.references()),
+        headers,
+        content_type,
+        text_body,
+        attachments,
+        problems: Vec::new(),
+    };
+    if parsed.from.is_none() {
+        parsed
+            .problems
+            .push("no sender address could be read from the From header".to_string());
+    }
+    if parsed.text_body.trim().is_empty()
+        && parsed.attachments.is_empty()
+        && parsed.subject.is_empty()
+    {
+        parsed
+            .problems
+            .push("the message has no subject, text or attachment".to_string());
+    }
+    parsed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_mail_is_read() {
+        let raw = b"From: Jane Tenant <jane@example.net>\r\nTo: complaints@example.org\r\nSubject: Broken boiler\r\nMessage-ID: <abc@example.net>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nNo heating for two weeks.\r\n";
+        let m = parse(raw);
+        assert_eq!(m.message_id.as_deref(), Some("abc@example.net"));
+        let from = m.from.expect("from");
+        assert_eq!(from.address, "jane@example.net");
+        assert_eq!(from.name.as_deref(), Some("Jane Tenant"));
+        assert_eq!(m.subject, "Broken boiler");
+        assert!(m.text_body.contains("No heating"));
+        assert!(m.problems.is_empty());
+    }
+
+    #[test]
+    fn non_utf8_charsets_and_encoded_words_are_decoded() {
+        let raw = b"From: =?ISO-8859-1?Q?Ren=E9e?= <renee@example.net>\r\nSubject: =?ISO-8859-1?Q?R=E9paration?=\r\nContent-Type: text/plain; charset=windows-1252\r\nContent-Transfer-Encoding: 8bit\r\n\r\nLe loyer co\xfbte 500 \x80.\r\n";
+        let m = parse(raw);
+        assert_eq!(m.subject, "R\u{e9}paration");
+        assert_eq!(m.from.and_then(|f| f.name).as_deref(), Some("Ren\u{e9}e"));
+        assert!(
+            m.text_body.contains("co\u{fb}te 500 \u{20ac}"),
+            "{}",
+            m.text_body
+        );
+    }
+
+    #[test]
+    fn html_only_mail_becomes_text() {
+        let raw = b"From: a@example.net\r\nSubject: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>The <b>damp</b> is back</p></body></html>\r\n";
+        let m = parse(raw);
+        assert!(m.text_body.contains("damp"), "{}", m.text_body);
+        assert!(!m.text_body.contains("<b>"));
+    }
+
+    #[test]
+    fn attachments_are_kept() {
+        let raw = b"From: a@example.net\r\nSubject: photos\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee the photo.\r\n--b\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; filename=\"mould.jpg\"\r\nContent-Transfer-Encoding: base64\r\n\r\n/9j/4AAQ\r\n--b--\r\n";
+        let m = parse(raw);
+        assert_eq!(m.attachments.len(), 1);
+        assert_eq!(m.attachments[0].filename.as_deref(), Some("mould.jpg"));
+        assert_eq!(m.attachments[0].content_type, "image/jpeg");
+        assert_eq!(
+            m.attachments[0].bytes,
+            vec![0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10]
+        );
+    }
+
+    #[test]
+    fn threading_headers_are_read() {
+        let raw = b"From: a@example.net\r\nSubject: Re: x\r\nIn-Reply-To: <one@redress>\r\nReferences: <zero@x> <one@redress>\r\n\r\nthanks\r\n";
+        let m = parse(raw);
+        assert_eq!(m.in_reply_to, vec!["one@redress"]);
+        assert_eq!(m.references, vec!["zero@x", "one@redress"]);
+    }
+
+    #[test]
+    fn garbage_is_kept_with_a_problem() {
+        let raw = b"\x00\x01\x02 this is not a mail at all";
+        let m = parse(raw);
+        assert!(!m.problems.is_empty());
+        assert!(m.from.is_none());
+    }
+}

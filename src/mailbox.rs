@@ -1,0 +1,370 @@
+//! The complaints mailbox over IMAP: connect (TLS, STARTTLS, or plain on loopback), find what is
+//! waiting, fetch it with its INTERNALDATE, move it to the processed folder once recorded, and
+//! wait for more with IDLE (re-issued before the server's timeout) or by polling.
+//!
+//! Only UID commands are used, never sequence numbers, so a message that moves or is expunged by
+//! another client never makes us act on the wrong mail.
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use async_imap::Session;
+use async_imap::extensions::idle::IdleResponse;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use crate::config::{MailboxSettings, Security};
+use crate::tls::{TlsError, client_config};
+
+/// A mailbox failure.
+#[derive(Debug, thiserror::Error)]
+pub enum MailboxError {
+    #[error("cannot connect to IMAP server {host}:{port}: {source}")]
+    Connect {
+        host: String,
+        port: u16,
+        source: std::io::Error,
+    },
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
+    #[error("IMAP server name {0} is not valid for TLS")]
+    ServerName(String),
+    #[error("IMAP login as {user} failed: {message}")]
+    Login { user: String, message: String },
+    #[error("IMAP: {0}")]
+    Imap(#[from] async_imap::error::Error),
+    #[error("IMAP connection: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("IMAP server closed the connection before greeting")]
+    NoGreeting,
+    #[error("IMAP server did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// The byte stream under an IMAP session: TCP, or TLS over TCP.
+pub trait ImapStream: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> ImapStream for T {}
+
+type BoxedStream = Box<dyn ImapStream>;
+
+/// One message fetched from the mailbox.
+#[derive(Debug, Clone)]
+pub struct FetchedMail {
+    pub uid: u32,
+    pub raw: Vec<u8>,
+    pub internal_date: Option<DateTime<Utc>>,
+}
+
+/// What ended a wait for new mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitOutcome {
+    /// The server reported a change (new mail, expunge).
+    Changed,
+    /// The IDLE or poll interval ran out.
+    TimedOut,
+}
+
+/// A logged-in IMAP session on the complaints mailbox.
+pub struct MailboxClient {
+    session: Session<BoxedStream>,
+    settings: MailboxSettings,
+    has_idle: bool,
+    has_move: bool,
+    has_uidplus: bool,
+}
+
+impl Debug for MailboxClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailboxClient")
+            .field("host", &self.settings.host)
+            .field("has_idle", &self.has_idle)
+            .finish()
+    }
+}
+
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+async fn timed<T, E>(fut: impl Future<Output = Result<T, E>>) -> Result<T, MailboxError>
+where
+    MailboxError: From<E>,
+{
+    match tokio::time::timeout(COMMAND_TIMEOUT, fut).await {
+        Ok(result) => result.map_err(MailboxError::from),
+        Err(_) => Err(MailboxError::Timeout(COMMAND_TIMEOUT)),
+    }
+}
+
+/// Quotes a mailbox name for an IMAP command.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Formats UIDs as an IMAP sequence set.
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut sorted = uids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let start = sorted[i];
+        let mut end = start;
+        while i + 1 < sorted.len() && sorted[i + 1] == end + 1 {
+            i += 1;
+            end = sorted[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}:{end}")
+        });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+async fn tls_wrap(settings: &MailboxSettings, tcp: TcpStream) -> Result<BoxedStream, MailboxError> {
+    let config = client_config(settings.ca_file.as_deref())?;
+    let name = rustls::pki_types::ServerName::try_from(settings.host.clone())
+        .map_err(|_| MailboxError::ServerName(settings.host.clone()))?;
+    let stream = timed(TlsConnector::from(config).connect(name, tcp)).await?;
+    Ok(Box::new(stream))
+}
+
+impl MailboxClient {
+    /// Connects and logs in.
+    pub async fn connect(settings: &MailboxSettings) -> Result<MailboxClient, MailboxError> {
+        let tcp = timed(TcpStream::connect((settings.host.as_str(), settings.port)))
+            .await
+            .map_err(|e| match e {
+                MailboxError::Io(source) => MailboxError::Connect {
+                    host: settings.host.clone(),
+                    port: settings.port,
+                    source,
+                },
+                other => other,
+            })?;
+        tcp.set_nodelay(true)?;
+        let stream: BoxedStream = match settings.security {
+            Security::Tls => tls_wrap(settings, tcp).await?,
+            Security::None => Box::new(tcp),
+            Security::StartTls => {
+                let mut client = async_imap::Client::new(tcp);
+                timed(async {
+                    client
+                        .read_response()
+                        .await?
+                        .ok_or(MailboxError::NoGreeting)
+                })
+                .await?;
+                timed(client.run_command_and_check_ok("STARTTLS", None)).await?;
+                tls_wrap(settings, client.into_inner()).await?
+            }
+        };
+        let mut client = async_imap::Client::new(stream);
+        if settings.security != Security::StartTls {
+            timed(async {
+                client
+                    .read_response()
+                    .await?
+                    .ok_or(MailboxError::NoGreeting)
+            })
+            .await?;
+        }
+        let mut session = match tokio::time::timeout(
+            COMMAND_TIMEOUT,
+            client.login(&settings.username, settings.password.expose()),
+        )
+        .await
+        {
+            Ok(Ok(session)) => session,
+            Ok(Err((e, _))) => {
+                return Err(MailboxError::Login {
+                    user: settings.username.clone(),
+                    message: e.to_string(),
+                });
+            }
+            Err(_) => return Err(MailboxError::Timeout(COMMAND_TIMEOUT)),
+        };
+        let caps = timed(session.capabilities()).await?;
+        let has_idle = caps.has_str("IDLE");
+        let has_move = caps.has_str("MOVE");
+        let has_uidplus = caps.has_str("UIDPLUS");
+        Ok(MailboxClient {
+            session,
+            settings: settings.clone(),
+            has_idle,
+            has_move,
+            has_uidplus,
+        })
+    }
+
+    /// True when the server offers IDLE.
+    pub fn has_idle(&self) -> bool {
+        self.has_idle
+    }
+
+    /// Creates `folder` unless it exists.
+    pub async fn ensure_folder(&mut self, folder: &str) -> Result<(), MailboxError> {
+        let exists = {
+            let list = timed(self.session.list(Some(""), Some(folder))).await?;
+            let names: Vec<_> = timed(list.try_collect::<Vec<_>>()).await?;
+            !names.is_empty()
+        };
+        if !exists {
+            timed(self.session.create(quote(folder))).await?;
+        }
+        Ok(())
+    }
+
+    /// Selects the watched folder and returns its UIDVALIDITY.
+    pub async fn select_watched(&mut self) -> Result<u32, MailboxError> {
+        let folder = quote(&self.settings.folder);
+        let mailbox = timed(self.session.select(folder)).await?;
+        Ok(mailbox.uid_validity.unwrap_or(0))
+    }
+
+    /// UIDs of every message waiting in the selected folder, oldest first.
+    pub async fn waiting_uids(&mut self) -> Result<Vec<u32>, MailboxError> {
+        let found = timed(self.session.uid_search("UNDELETED")).await?;
+        let mut uids: Vec<u32> = found.into_iter().collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
+    /// Fetches messages by UID with their INTERNALDATE, without marking them seen.
+    pub async fn fetch(&mut self, uids: &[u32]) -> Result<Vec<FetchedMail>, MailboxError> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stream = timed(
+            self.session
+                .uid_fetch(uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])"),
+        )
+        .await?;
+        let fetched: Vec<_> = timed(stream.try_collect::<Vec<_>>()).await?;
+        let mut mails: Vec<FetchedMail> = fetched
+            .iter()
+            .filter_map(|f| {
+                Some(FetchedMail {
+                    uid: f.uid?,
+                    raw: f.body()?.to_vec(),
+                    internal_date: f.internal_date().map(|d| d.with_timezone(&Utc)),
+                })
+            })
+            .collect();
+        mails.sort_by_key(|m| m.uid);
+        Ok(mails)
+    }
+
+    /// Moves recorded messages to the processed folder (MOVE, or COPY + delete + expunge).
+    pub async fn move_to_processed(&mut self, uids: &[u32]) -> Result<(), MailboxError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = uid_set(uids);
+        let target = quote(&self.settings.processed_folder);
+        if self.has_move {
+            timed(self.session.uid_mv(&set, &target)).await?;
+            return Ok(());
+        }
+        timed(self.session.uid_copy(&set, &target)).await?;
+        let stored = timed(self.session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")).await?;
+        let _: Vec<_> = timed(stored.try_collect::<Vec<_>>()).await?;
+        if self.has_uidplus {
+            let expunged = timed(self.session.uid_expunge(&set)).await?;
+            let _: Vec<_> = timed(expunged.try_collect::<Vec<_>>()).await?;
+        }
+        // Without UIDPLUS the \Deleted messages stay until another client expunges; they are
+        // excluded by `waiting_uids` (UNDELETED) and never handled twice.
+        Ok(())
+    }
+
+    /// Waits for the server to report new mail (IDLE), or for `poll_interval` without IDLE.
+    /// IDLE is re-issued after `idle_timeout`, before servers drop it.
+    pub async fn wait_for_change(self) -> Result<(MailboxClient, WaitOutcome), MailboxError> {
+        let MailboxClient {
+            session,
+            settings,
+            has_idle,
+            has_move,
+            has_uidplus,
+        } = self;
+        if !has_idle {
+            tokio::time::sleep(settings.poll_interval).await;
+            return Ok((
+                MailboxClient {
+                    session,
+                    settings,
+                    has_idle,
+                    has_move,
+                    has_uidplus,
+                },
+                WaitOutcome::TimedOut,
+            ));
+        }
+        let mut handle = session.idle();
+        timed(handle.init()).await?;
+        let outcome = {
+            let (wait, _stop) = handle.wait_with_timeout(settings.idle_timeout);
+            wait.await?
+        };
+        let session = timed(handle.done()).await?;
+        let outcome = match outcome {
+            IdleResponse::NewData(_) => WaitOutcome::Changed,
+            IdleResponse::Timeout | IdleResponse::ManualInterrupt => WaitOutcome::TimedOut,
+        };
+        Ok((
+            MailboxClient {
+                session,
+                settings,
+                has_idle,
+                has_move,
+                has_uidplus,
+            },
+            outcome,
+        ))
+    }
+
+    /// Appends a message with a given INTERNALDATE (for replaying a dated backlog and for tests).
+    pub async fn append(
+        &mut self,
+        folder: &str,
+        raw: &[u8],
+        internal_date: Option<DateTime<Utc>>,
+    ) -> Result<(), MailboxError> {
+        let date = internal_date.map(|d| format!("\"{}\"", d.format("%d-%b-%Y %H:%M:%S +0000")));
+        timed(
+            self.session
+                .append(quote(folder), None, date.as_deref(), raw),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Logs out politely.
+    pub async fn logout(mut self) -> Result<(), MailboxError> {
+        timed(self.session.logout()).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_are_compact() {
+        assert_eq!(uid_set(&[5, 1, 2, 3, 9, 10, 3]), "1:3,5,9:10");
+        assert_eq!(uid_set(&[7]), "7");
+    }
+
+    #[test]
+    fn folder_names_are_quoted() {
+        assert_eq!(quote("Processed"), "\"Processed\"");
+        assert_eq!(quote("A \"b\""), "\"A \\\"b\\\"\"");
+    }
+}
