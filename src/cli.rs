@@ -301,8 +301,7 @@ async fn cases(app: &App, command: CasesCommand, clock: &Clock) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&cases)?);
             } else {
                 println!(
-                    "{:<18} {:<11} {:<7} {:<7} {:<17} {}",
-                    "REFERENCE", "KIND", "STAGE", "STATUS", "RECEIVED", "ATTENTION"
+                    "REFERENCE          KIND        STAGE   STATUS  RECEIVED          ATTENTION"
                 );
                 for case in cases {
                     println!(

@@ -151,6 +151,15 @@ pub enum HazardSeverity {
     Significant,
 }
 
+/// Extensions already granted at a stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PriorExtensions {
+    /// How many extensions were granted.
+    pub count: u32,
+    /// Working days granted in all.
+    pub days: u32,
+}
+
 /// Why an extension was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExtensionError {
@@ -271,15 +280,14 @@ impl DeadlinePolicy {
     }
 
     /// The response deadline moved by an extension of `days` working days, given the days
-    /// already granted at this stage (`used_days`, `extensions_so_far`).
+    /// already granted at this stage.
     pub fn extension(
         &self,
         calendar: &Calendar,
         stage: Stage,
         current_due: DateTime<Utc>,
         days: u32,
-        used_days: u32,
-        extensions_so_far: u32,
+        prior: PriorExtensions,
         reason: &str,
     ) -> Result<Deadline, ExtensionError> {
         if days == 0 {
@@ -287,18 +295,18 @@ impl DeadlinePolicy {
         }
         let max = match stage {
             Stage::Stage1 => {
-                if extensions_so_far > 0 {
+                if prior.count > 0 {
                     return Err(ExtensionError::AlreadyExtended);
                 }
                 self.stage1_extension_max_days
             }
             Stage::Stage2 => self.stage2_extension_max_days,
         };
-        if used_days + days > max {
+        if prior.days + days > max {
             return Err(ExtensionError::TooLong {
                 requested: days,
                 max,
-                used: used_days,
+                used: prior.days,
             });
         }
         let due_day = calendar.local_date(current_due);
@@ -502,15 +510,21 @@ mod tests {
                 Stage::Stage1,
                 current,
                 10,
-                0,
-                0,
+                PriorExtensions::default(),
                 "awaiting a surveyor's report",
             )
             .expect("within limit");
         assert_eq!(extended.due_at, utc("2026-12-23T17:00:00Z"));
         assert!(extended.rule.contains("surveyor"));
         assert_eq!(
-            policy.extension(&cal, Stage::Stage1, current, 11, 0, 0, "x"),
+            policy.extension(
+                &cal,
+                Stage::Stage1,
+                current,
+                11,
+                PriorExtensions::default(),
+                "x"
+            ),
             Err(ExtensionError::TooLong {
                 requested: 11,
                 max: 10,
@@ -518,17 +532,38 @@ mod tests {
             })
         );
         assert_eq!(
-            policy.extension(&cal, Stage::Stage1, current, 2, 2, 1, "x"),
+            policy.extension(
+                &cal,
+                Stage::Stage1,
+                current,
+                2,
+                PriorExtensions { count: 1, days: 2 },
+                "x"
+            ),
             Err(ExtensionError::AlreadyExtended)
         );
         assert!(
             policy
-                .extension(&cal, Stage::Stage2, current, 5, 5, 1, "x")
+                .extension(
+                    &cal,
+                    Stage::Stage2,
+                    current,
+                    5,
+                    PriorExtensions { count: 1, days: 5 },
+                    "x"
+                )
                 .is_ok()
         );
         assert!(
             policy
-                .extension(&cal, Stage::Stage2, current, 6, 5, 1, "x")
+                .extension(
+                    &cal,
+                    Stage::Stage2,
+                    current,
+                    6,
+                    PriorExtensions { count: 1, days: 5 },
+                    "x"
+                )
                 .is_err()
         );
     }

@@ -97,11 +97,6 @@ where
     }
 }
 
-/// Quotes a mailbox name for an IMAP command.
-fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
 /// Formats UIDs as an IMAP sequence set.
 pub fn uid_set(uids: &[u32]) -> String {
     let mut sorted = uids.to_vec();
@@ -210,20 +205,21 @@ impl MailboxClient {
     /// Creates `folder` unless it exists.
     pub async fn ensure_folder(&mut self, folder: &str) -> Result<(), MailboxError> {
         let exists = {
-            let list = timed(self.session.list(Some(""), Some(folder))).await?;
+            // LIST does not quote its pattern itself: quote it, so that names with spaces work.
+            let pattern = format!("\"{}\"", folder.replace('\\', "\\\\").replace('"', "\\\""));
+            let list = timed(self.session.list(Some(""), Some(&pattern))).await?;
             let names: Vec<_> = timed(list.try_collect::<Vec<_>>()).await?;
             !names.is_empty()
         };
         if !exists {
-            timed(self.session.create(quote(folder))).await?;
+            timed(self.session.create(folder)).await?;
         }
         Ok(())
     }
 
     /// Selects the watched folder and returns its UIDVALIDITY.
     pub async fn select_watched(&mut self) -> Result<u32, MailboxError> {
-        let folder = quote(&self.settings.folder);
-        let mailbox = timed(self.session.select(folder)).await?;
+        let mailbox = timed(self.session.select(&self.settings.folder)).await?;
         Ok(mailbox.uid_validity.unwrap_or(0))
     }
 
@@ -266,7 +262,7 @@ impl MailboxClient {
             return Ok(());
         }
         let set = uid_set(uids);
-        let target = quote(&self.settings.processed_folder);
+        let target = self.settings.processed_folder.clone();
         if self.has_move {
             timed(self.session.uid_mv(&set, &target)).await?;
             return Ok(());
@@ -337,11 +333,7 @@ impl MailboxClient {
         internal_date: Option<DateTime<Utc>>,
     ) -> Result<(), MailboxError> {
         let date = internal_date.map(|d| format!("\"{}\"", d.format("%d-%b-%Y %H:%M:%S +0000")));
-        timed(
-            self.session
-                .append(quote(folder), None, date.as_deref(), raw),
-        )
-        .await?;
+        timed(self.session.append(folder, None, date.as_deref(), raw)).await?;
         Ok(())
     }
 
@@ -360,11 +352,5 @@ mod tests {
     fn uid_sets_are_compact() {
         assert_eq!(uid_set(&[5, 1, 2, 3, 9, 10, 3]), "1:3,5,9:10");
         assert_eq!(uid_set(&[7]), "7");
-    }
-
-    #[test]
-    fn folder_names_are_quoted() {
-        assert_eq!(quote("Processed"), "\"Processed\"");
-        assert_eq!(quote("A \"b\""), "\"A \\\"b\\\"\"");
     }
 }

@@ -266,17 +266,7 @@ pub async fn send_one(
     match result {
         Ok(raw) => {
             app.store.mark_letter_sent(letter.id, now).await?;
-            app.store
-                .insert_sent_message(
-                    letter.case_id,
-                    &letter.message_id,
-                    &raw,
-                    &letter.to_address,
-                    &letter.subject,
-                    &letter.kind,
-                    now,
-                )
-                .await?;
+            app.store.insert_sent_message(&letter, &raw, now).await?;
             if let Some(case_id) = letter.case_id {
                 app.store
                     .append_event(case_id, now, "letter_sent", "redress", &json!({

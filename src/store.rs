@@ -395,12 +395,8 @@ impl Store {
     /// Records a letter we sent, with the exact bytes that went out.
     pub async fn insert_sent_message(
         &self,
-        case_id: Option<i64>,
-        message_id: &str,
+        letter: &OutboxRow,
         raw: &[u8],
-        to_address: &str,
-        subject: &str,
-        kind: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
@@ -408,14 +404,14 @@ impl Store {
              VALUES ($1, 'out', $2, $3, $4, $5, NULL, $6, $7, $8, $5)
              ON CONFLICT (message_id, sha256) DO NOTHING",
         )
-        .bind(case_id)
-        .bind(message_id)
+        .bind(letter.case_id)
+        .bind(&letter.message_id)
         .bind(crate::mail::content_hash(raw))
         .bind(raw.to_vec())
         .bind(ts(now))
-        .bind(subject)
-        .bind(kind)
-        .bind(to_address)
+        .bind(&letter.subject)
+        .bind(&letter.kind)
+        .bind(&letter.to_address)
         .execute(&self.pool)
         .await?;
         Ok(())
