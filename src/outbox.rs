@@ -310,20 +310,29 @@ pub async fn send_one(
     }
 }
 
-/// Sends every letter that is due now; returns how many were sent.
+/// How many letters are sent at once (each over its own pooled SMTP connection).
+pub const SEND_CONCURRENCY: usize = 8;
+
+/// Sends every letter that is due now, several at a time; returns how many were sent.
 pub async fn drain(
     app: &App,
     sender: &impl EmailSender,
     clock: &Clock,
 ) -> Result<usize, StoreError> {
-    let mut sent = 0;
-    loop {
-        match send_one(app, sender, clock).await? {
-            StepOutcome::Idle => return Ok(sent),
-            StepOutcome::Sent { .. } => sent += 1,
-            StepOutcome::Retrying { .. } | StepOutcome::GaveUp { .. } => {}
+    let lane = || async {
+        let mut sent = 0;
+        loop {
+            match send_one(app, sender, clock).await? {
+                StepOutcome::Idle => return Ok::<usize, StoreError>(sent),
+                StepOutcome::Sent { .. } => sent += 1,
+                StepOutcome::Retrying { .. } | StepOutcome::GaveUp { .. } => {}
+            }
         }
-    }
+    };
+    let lanes = futures::future::join_all((0..SEND_CONCURRENCY).map(|_| lane())).await;
+    lanes
+        .into_iter()
+        .try_fold(0, |total, sent| Ok(total + sent?))
 }
 
 #[cfg(test)]

@@ -30,4 +30,4 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
 fi
 
-cargo test --all-targets "$@"
+cargo test "$@"
