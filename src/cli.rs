@@ -13,6 +13,7 @@ use crate::daemon;
 use crate::mailbox::MailboxClient;
 use crate::outbox::SmtpSender;
 use crate::store::CaseDetail;
+use crate::workflow;
 
 /// redress: runs a social housing landlord's complaints mailbox.
 #[derive(Debug, Parser)]
@@ -56,6 +57,11 @@ pub enum Command {
         #[command(subcommand)]
         command: CasesCommand,
     },
+    /// Act on one case (each action is an event on the case).
+    Case {
+        #[command(subcommand)]
+        command: CaseCommand,
+    },
     /// Working-day arithmetic, to check a date by hand.
     Calendar {
         #[command(subcommand)]
@@ -82,6 +88,35 @@ pub enum CasesCommand {
         reference: String,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// Send the Code's acknowledgement: our understanding of the complaint and the outcome sought.
+    Acknowledge {
+        reference: String,
+        /// Our understanding of the complaint.
+        #[arg(long)]
+        understanding: String,
+        /// The outcome the customer is looking for.
+        #[arg(long)]
+        outcome: String,
+        /// Who is acting (signs the letter and is recorded on the event).
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Extend the response deadline, telling the customer why (within the configured maximum).
+    Extend {
+        reference: String,
+        /// Working days to add.
+        #[arg(long)]
+        days: u32,
+        /// Why more time is needed (sent to the customer).
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
     },
 }
 
@@ -131,6 +166,12 @@ pub async fn execute(cli: Cli) -> Result<()> {
                 run_daemon(app, sender, clock).await
             }
         }
+        Command::Case { command } => {
+            let app = App::start(rules).await?;
+            let result = case_action(&app, command, &clock).await;
+            app.store.close().await;
+            result
+        }
         Command::Cases { command } => {
             let app = App::start(rules).await?;
             let result = cases(&app, command, &clock).await;
@@ -163,6 +204,36 @@ async fn run_daemon(app: App, sender: SmtpSender, clock: Clock) -> Result<()> {
     let app = Arc::new(app);
     daemon::run(app.clone(), Arc::new(sender), clock, shutdown).await?;
     app.store.close().await;
+    Ok(())
+}
+
+async fn case_action(app: &App, command: CaseCommand, clock: &Clock) -> Result<()> {
+    let now = clock.now();
+    let report = match command {
+        CaseCommand::Acknowledge {
+            reference,
+            understanding,
+            outcome,
+            by,
+        } => workflow::acknowledge(app, &reference, &by, &understanding, &outcome, now).await?,
+        CaseCommand::Extend {
+            reference,
+            days,
+            reason,
+            by,
+        } => workflow::extend(app, &reference, &by, days, &reason, now).await?,
+    };
+    println!(
+        "{} {}: response now due {}{}",
+        report.reference,
+        report.action,
+        app.rules.calendar_time(report.response_due),
+        if report.letter_queued {
+            "; letter to the customer queued (sent by the daemon or `run --once`)"
+        } else {
+            ""
+        }
+    );
     Ok(())
 }
 

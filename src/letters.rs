@@ -56,19 +56,51 @@ const fn req(variable: &'static str, element: &'static str, in_subject: bool) ->
 }
 
 /// The templates redress uses, and what each must contain.
-const TEMPLATES: &[(&str, &[Required])] = &[(
-    "receipt",
-    &[
-        req("reference", "the case reference", true),
-        req("reference", "the case reference", false),
-        req("respond_by", "the date the response is due", false),
-        req(
-            "ombudsman_contact",
-            "the Housing Ombudsman's contact details",
-            false,
-        ),
-    ],
-)];
+const TEMPLATES: &[(&str, &[Required])] = &[
+    (
+        "receipt",
+        &[
+            req("reference", "the case reference", true),
+            req("reference", "the case reference", false),
+            req("respond_by", "the date the response is due", false),
+            req(
+                "ombudsman_contact",
+                "the Housing Ombudsman's contact details",
+                false,
+            ),
+        ],
+    ),
+    (
+        "acknowledgement",
+        &[
+            req("reference", "the case reference", true),
+            req(
+                "understanding",
+                "our understanding of the complaint (Code §5.6)",
+                false,
+            ),
+            req(
+                "outcome_sought",
+                "the outcome the customer seeks (Code §5.6)",
+                false,
+            ),
+            req("respond_by", "the date the response is due", false),
+        ],
+    ),
+    (
+        "extension",
+        &[
+            req("reference", "the case reference", true),
+            req("reason", "the reason for the extension (Code §6.5)", false),
+            req("respond_by", "the new response date", false),
+            req(
+                "ombudsman_contact",
+                "the Housing Ombudsman's contact details (Code §6.5)",
+                false,
+            ),
+        ],
+    ),
+];
 
 /// The loaded templates.
 #[derive(Debug)]
@@ -181,6 +213,18 @@ fn sample_context() -> BTreeMap<String, Value> {
         ("respond_by", "Monday 14 December 2026"),
         ("ombudsman_contact", "Housing Ombudsman Service"),
         ("original_subject", "Broken boiler"),
+        ("stage_name", "stage 1"),
+        ("understanding", "The boiler has failed twice."),
+        ("outcome_sought", "A new boiler."),
+        ("handler_name", "A. Handler"),
+        ("reason", "We are waiting for a surveyor's report."),
+        ("previous_due", "Monday 14 December 2026"),
+        ("stage_name", "stage 1"),
+        ("understanding", "The boiler has failed twice."),
+        ("outcome_sought", "A new boiler."),
+        ("handler_name", "A. Handler"),
+        ("reason", "We are waiting for a surveyor's report."),
+        ("previous_due", "Monday 14 December 2026"),
     ] {
         ctx.insert(key.to_string(), Value::from(value));
     }
@@ -198,7 +242,15 @@ mod tests {
     }
 
     fn sources_with_receipt(text: &str) -> BTreeMap<String, (PathBuf, String)> {
-        let mut sources = BTreeMap::new();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/templates");
+        let mut sources: BTreeMap<String, (PathBuf, String)> = TEMPLATES
+            .iter()
+            .map(|(name, _)| {
+                let path = dir.join(format!("{name}.txt"));
+                let text = std::fs::read_to_string(&path).expect("shipped template");
+                (name.to_string(), (path, text))
+            })
+            .collect();
         sources.insert(
             "receipt".to_string(),
             (PathBuf::from("receipt.txt"), text.to_string()),

@@ -21,3 +21,4 @@ pub mod outbox;
 pub mod reference;
 pub mod store;
 pub mod tls;
+pub mod workflow;

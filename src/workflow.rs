@@ -1,0 +1,392 @@
+//! Handler actions on a case. Each one is an event on the case, changes its deadlines where the
+//! Code says so, and queues the letter the customer must get, all in one transaction.
+//!
+//! - acknowledge: the Code's acknowledgement (§5.6: our understanding of the complaint and the
+//!   outcome sought); the response deadline is recomputed from the moment it is sent.
+//! - extend: moves the response deadline within the configured maximum, with the reason given to
+//!   the customer together with the Ombudsman's details (§6.4–6.5).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+use sqlx::Row;
+
+use crate::app::App;
+use crate::deadlines::{DeadlineKind, ExtensionError, PriorExtensions, Stage};
+use crate::store::{CaseRow, NewLetter, Store, StoreError, Tx, from_ts};
+
+/// Why a handler action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no case with reference {0}")]
+    NoSuchCase(String),
+    #[error("case {reference} is {status}: {action} needs an open complaint")]
+    NotOpen {
+        reference: String,
+        status: String,
+        action: &'static str,
+    },
+    #[error("case {reference} is a {kind}, not a complaint at a stage")]
+    NoStage { reference: String, kind: String },
+    #[error("case {0} has already been acknowledged at this stage")]
+    AlreadyAcknowledged(String),
+    #[error("case {0} has no open response deadline to extend")]
+    NothingToExtend(String),
+    #[error("extension refused: {0}")]
+    Extension(#[from] ExtensionError),
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+    #[error("case {0} has no customer address to write to")]
+    NoAddress(String),
+    #[error("letter {name} could not be written: {message}")]
+    Letter { name: &'static str, message: String },
+}
+
+impl From<sqlx::Error> for WorkflowError {
+    fn from(e: sqlx::Error) -> Self {
+        WorkflowError::Store(StoreError::Database(e))
+    }
+}
+
+/// What an action changed, for the CLI to print.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionReport {
+    pub reference: String,
+    pub action: &'static str,
+    pub response_due: DateTime<Utc>,
+    pub letter_queued: bool,
+}
+
+fn stage_of(case: &CaseRow) -> Result<Stage, WorkflowError> {
+    match case.stage.as_deref() {
+        Some("stage1") => Ok(Stage::Stage1),
+        Some("stage2") => Ok(Stage::Stage2),
+        _ => Err(WorkflowError::NoStage {
+            reference: case.reference.clone(),
+            kind: case.kind.clone(),
+        }),
+    }
+}
+
+fn stage_name(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Stage1 => "stage 1",
+        Stage::Stage2 => "stage 2",
+    }
+}
+
+fn kinds(stage: Stage) -> (DeadlineKind, DeadlineKind) {
+    match stage {
+        Stage::Stage1 => (
+            DeadlineKind::Stage1Acknowledgement,
+            DeadlineKind::Stage1Response,
+        ),
+        Stage::Stage2 => (
+            DeadlineKind::Stage2Acknowledgement,
+            DeadlineKind::Stage2Response,
+        ),
+    }
+}
+
+async fn open_case(
+    app: &App,
+    reference: &str,
+    action: &'static str,
+) -> Result<CaseRow, WorkflowError> {
+    let reference = reference.trim().to_ascii_uppercase();
+    let case = app
+        .store
+        .case_by_reference(&reference)
+        .await?
+        .ok_or(WorkflowError::NoSuchCase(reference))?;
+    if case.status != "open" {
+        return Err(WorkflowError::NotOpen {
+            reference: case.reference,
+            status: case.status,
+            action,
+        });
+    }
+    Ok(case)
+}
+
+/// The open deadline of `kind` on a case, if any.
+async fn open_deadline(
+    tx: &mut Tx,
+    case_id: i64,
+    kind: DeadlineKind,
+) -> Result<Option<DateTime<Utc>>, WorkflowError> {
+    let row = sqlx::query("SELECT due_at FROM deadlines WHERE case_id = $1 AND kind = $2 AND status = 'open' ORDER BY id DESC LIMIT 1")
+        .bind(case_id)
+        .bind(kind.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(match row {
+        Some(row) => Some(from_ts(row.try_get("due_at")?)),
+        None => None,
+    })
+}
+
+/// Replaces the open response deadline with `deadline`, recording the change as an event.
+async fn replace_response_deadline(
+    tx: &mut Tx,
+    case_id: i64,
+    deadline: &crate::deadlines::Deadline,
+    previous: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    Store::close_deadline(tx, case_id, deadline.kind, "superseded", now).await?;
+    Store::insert_deadline(tx, case_id, deadline, now).await?;
+    Store::insert_event(tx, case_id, now, "deadline_recomputed", "redress", &json!({
+        "kind": deadline.kind, "previous_due_at": previous, "due_at": deadline.due_at, "rule": deadline.rule,
+    }))
+    .await?;
+    Ok(())
+}
+
+/// Common letter variables.
+fn letter_base(
+    app: &App,
+    case: &CaseRow,
+    stage: Stage,
+    handler: &str,
+) -> serde_json::Map<String, serde_json::Value> {
+    let org = &app.rules.settings.organisation;
+    let mut ctx = serde_json::Map::new();
+    ctx.insert("reference".into(), json!(case.reference));
+    ctx.insert(
+        "customer_name".into(),
+        json!(case.customer_name.as_deref().unwrap_or("customer")),
+    );
+    ctx.insert("organisation_name".into(), json!(org.name));
+    ctx.insert("complaints_address".into(), json!(org.complaints_address));
+    ctx.insert("ombudsman_contact".into(), json!(org.ombudsman_contact));
+    ctx.insert("stage_name".into(), json!(stage_name(stage)));
+    ctx.insert("handler_name".into(), json!(handler));
+    ctx
+}
+
+async fn queue(
+    app: &App,
+    tx: &mut Tx,
+    case: &CaseRow,
+    name: &'static str,
+    dedupe_key: String,
+    context: &serde_json::Map<String, serde_json::Value>,
+    now: DateTime<Utc>,
+) -> Result<bool, WorkflowError> {
+    let to = case
+        .customer_address
+        .clone()
+        .ok_or_else(|| WorkflowError::NoAddress(case.reference.clone()))?;
+    let letter = app
+        .rules
+        .letters
+        .render(name, context)
+        .map_err(|e| WorkflowError::Letter {
+            name,
+            message: e.to_string(),
+        })?;
+    // Thread the letter to the customer's first mail on the case.
+    let first = sqlx::query("SELECT message_id FROM messages WHERE case_id = $1 AND direction = 'in' AND message_id <> '' ORDER BY id LIMIT 1")
+        .bind(case.id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let in_reply_to: Option<String> = match first {
+        Some(row) => Some(row.try_get("message_id")?),
+        None => None,
+    };
+    let message_id = app.rules.new_message_id(&case.reference, name);
+    let queued = Store::queue_letter(
+        tx,
+        &NewLetter {
+            case_id: Some(case.id),
+            kind: name.to_string(),
+            dedupe_key,
+            message_id: message_id.clone(),
+            to_address: to,
+            subject: letter.subject,
+            body: letter.body,
+            references: in_reply_to.as_ref().map(|id| format!("<{id}>")),
+            in_reply_to,
+        },
+        now,
+    )
+    .await?;
+    Store::insert_event(
+        tx,
+        case.id,
+        now,
+        "letter_queued",
+        "redress",
+        &json!({ "letter": name, "message_id": message_id }),
+    )
+    .await?;
+    Ok(queued)
+}
+
+/// The Code's acknowledgement, sent by a handler: records it, recomputes the response deadline
+/// from now, and queues the letter.
+pub async fn acknowledge(
+    app: &App,
+    reference: &str,
+    handler: &str,
+    understanding: &str,
+    outcome_sought: &str,
+    now: DateTime<Utc>,
+) -> Result<ActionReport, WorkflowError> {
+    if understanding.trim().is_empty() {
+        return Err(WorkflowError::Empty(
+            "--understanding (our understanding of the complaint)",
+        ));
+    }
+    if outcome_sought.trim().is_empty() {
+        return Err(WorkflowError::Empty(
+            "--outcome (the outcome the customer seeks)",
+        ));
+    }
+    let case = open_case(app, reference, "acknowledge").await?;
+    let stage = stage_of(&case)?;
+    let (ack_kind, response_kind) = kinds(stage);
+    let mut tx = app.store.begin().await?;
+    let already = sqlx::query("SELECT COUNT(*) AS n FROM events WHERE case_id = $1 AND kind = 'acknowledged' AND detail LIKE $2")
+        .bind(case.id)
+        .bind(format!("%\"stage\":\"{}\"%", stage_key(stage)))
+        .fetch_one(&mut *tx)
+        .await?;
+    if already.try_get::<i64, _>("n")? > 0 {
+        return Err(WorkflowError::AlreadyAcknowledged(case.reference));
+    }
+    let ack_due = open_deadline(&mut tx, case.id, ack_kind).await?;
+    let met = Store::close_deadline(&mut tx, case.id, ack_kind, "met", now).await?;
+    let previous = open_deadline(&mut tx, case.id, response_kind).await?;
+    let deadline =
+        app.rules
+            .settings
+            .deadlines
+            .after_acknowledgement(&app.rules.calendar, stage, now);
+    Store::insert_event(&mut tx, case.id, now, "acknowledged", handler, &json!({
+        "stage": stage_key(stage), "understanding": understanding, "outcome_sought": outcome_sought,
+        "due_at": ack_due, "on_time": ack_due.map(|due| now <= due), "deadline_met": met > 0,
+    }))
+    .await?;
+    replace_response_deadline(&mut tx, case.id, &deadline, previous, now).await?;
+    let mut ctx = letter_base(app, &case, stage, handler);
+    ctx.insert("understanding".into(), json!(understanding));
+    ctx.insert("outcome_sought".into(), json!(outcome_sought));
+    ctx.insert(
+        "respond_by".into(),
+        json!(app.rules.letter_date(deadline.due_at)),
+    );
+    let queued = queue(
+        app,
+        &mut tx,
+        &case,
+        "acknowledgement",
+        format!("acknowledgement:{}:{}", case.id, stage_key(stage)),
+        &ctx,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ActionReport {
+        reference: case.reference,
+        action: "acknowledged",
+        response_due: deadline.due_at,
+        letter_queued: queued,
+    })
+}
+
+fn stage_key(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Stage1 => "stage1",
+        Stage::Stage2 => "stage2",
+    }
+}
+
+/// Extends the response deadline by `days` working days, within the configured maximum.
+pub async fn extend(
+    app: &App,
+    reference: &str,
+    handler: &str,
+    days: u32,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<ActionReport, WorkflowError> {
+    if reason.trim().is_empty() {
+        return Err(WorkflowError::Empty("--reason (the customer is told why)"));
+    }
+    let case = open_case(app, reference, "extend").await?;
+    let stage = stage_of(&case)?;
+    let (_, response_kind) = kinds(stage);
+    let mut tx = app.store.begin().await?;
+    let current = open_deadline(&mut tx, case.id, response_kind)
+        .await?
+        .ok_or_else(|| WorkflowError::NothingToExtend(case.reference.clone()))?;
+    let rows = sqlx::query(
+        "SELECT detail FROM events WHERE case_id = $1 AND kind = 'extended' ORDER BY id",
+    )
+    .bind(case.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut prior = PriorExtensions::default();
+    for row in rows {
+        let detail: serde_json::Value =
+            serde_json::from_str(&row.try_get::<String, _>("detail")?).unwrap_or_default();
+        if detail["stage"] == stage_key(stage) {
+            prior.count += 1;
+            prior.days += u32::try_from(detail["days"].as_u64().unwrap_or(0)).unwrap_or(0);
+        }
+    }
+    let deadline = app.rules.settings.deadlines.extension(
+        &app.rules.calendar,
+        stage,
+        current,
+        days,
+        prior,
+        reason,
+    )?;
+    Store::insert_event(
+        &mut tx,
+        case.id,
+        now,
+        "extended",
+        handler,
+        &json!({
+            "stage": stage_key(stage), "days": days, "reason": reason,
+            "previous_due_at": current, "due_at": deadline.due_at,
+        }),
+    )
+    .await?;
+    replace_response_deadline(&mut tx, case.id, &deadline, Some(current), now).await?;
+    let mut ctx = letter_base(app, &case, stage, handler);
+    ctx.insert("reason".into(), json!(reason));
+    ctx.insert("previous_due".into(), json!(app.rules.letter_date(current)));
+    ctx.insert(
+        "respond_by".into(),
+        json!(app.rules.letter_date(deadline.due_at)),
+    );
+    let queued = queue(
+        app,
+        &mut tx,
+        &case,
+        "extension",
+        format!(
+            "extension:{}:{}:{}",
+            case.id,
+            stage_key(stage),
+            prior.count + 1
+        ),
+        &ctx,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ActionReport {
+        reference: case.reference,
+        action: "extended",
+        response_due: deadline.due_at,
+        letter_queued: queued,
+    })
+}

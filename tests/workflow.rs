@@ -1,0 +1,201 @@
+//! Handler actions through the CLI on the real mail stack: the acknowledgement recomputes the
+//! response deadline, an extension moves it (once, within the maximum) and tells the customer why.
+
+mod support;
+
+use redress::mail::parse;
+use support::*;
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn deadlines(env: &TestEnv, reference: &str) -> Vec<(String, String, String)> {
+    let detail: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "show", reference, "--json"])))
+            .expect("json");
+    detail["deadlines"]
+        .as_array()
+        .expect("deadlines")
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap_or_default().to_string(),
+                d["due_at"].as_str().unwrap_or_default().to_string(),
+                d["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledging_and_extending_move_the_response_deadline() {
+    let env = TestEnv::new();
+    // Friday 20 November 2026, 09:00: acknowledgement due Friday 27 November, response
+    // provisionally 10 working days after that, Friday 11 December.
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("wf-{}", env.customer),
+            "Damp in the kitchen",
+            "Black mould again.",
+        ),
+        Some(at("2026-11-20T09:00:00Z")),
+    )
+    .await;
+    ok(&env.redress(&["--now", "2026-11-20T09:05:00Z", "run", "--once"]));
+    let cases: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "list", "--json"]))).expect("json");
+    let reference = cases[0]["reference"]
+        .as_str()
+        .expect("reference")
+        .to_string();
+    assert_eq!(
+        deadlines(&env, &reference),
+        vec![
+            (
+                "stage1_acknowledgement".into(),
+                "2026-11-27T17:00:00Z".into(),
+                "open".into()
+            ),
+            (
+                "stage1_response".into(),
+                "2026-12-11T17:00:00Z".into(),
+                "open".into()
+            ),
+        ]
+    );
+
+    // Acknowledged on Tuesday 24 November at 11:00: the response is due 10 working days later, 8 December.
+    let out = ok(&env.redress(&[
+        "--now",
+        "2026-11-24T11:00:00Z",
+        "case",
+        "acknowledge",
+        &reference,
+        "--understanding",
+        "Mould has come back in the kitchen after the last treatment.",
+        "--outcome",
+        "A permanent fix and redecoration.",
+        "--by",
+        "Sam Handler",
+    ]));
+    assert!(out.contains("2026-12-08 17:00"), "{out}");
+    assert_eq!(
+        deadlines(&env, &reference),
+        vec![
+            (
+                "stage1_acknowledgement".into(),
+                "2026-11-27T17:00:00Z".into(),
+                "met".into()
+            ),
+            (
+                "stage1_response".into(),
+                "2026-12-11T17:00:00Z".into(),
+                "superseded".into()
+            ),
+            (
+                "stage1_response".into(),
+                "2026-12-08T17:00:00Z".into(),
+                "open".into()
+            ),
+        ]
+    );
+    let again = env.redress(&[
+        "--now",
+        "2026-11-24T12:00:00Z",
+        "case",
+        "acknowledge",
+        &reference,
+        "--understanding",
+        "x",
+        "--outcome",
+        "y",
+    ]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already been acknowledged"));
+
+    // Too long an extension is refused with the reason; a valid one moves the date 5 working days.
+    let refused = env.redress(&[
+        "case", "extend", &reference, "--days", "11", "--reason", "surveyor",
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("beyond the 10 allowed"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let out = ok(&env.redress(&[
+        "--now",
+        "2026-12-03T10:00:00Z",
+        "case",
+        "extend",
+        &reference,
+        "--days",
+        "5",
+        "--reason",
+        "We are waiting for the damp survey report.",
+    ]));
+    assert!(out.contains("2026-12-15 17:00"), "{out}");
+    let second = env.redress(&[
+        "case", "extend", &reference, "--days", "1", "--reason", "more",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("one extension only"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+
+    // The customer has the receipt, the acknowledgement and the extension, each with what the Code requires.
+    ok(&env.redress(&["--now", "2026-12-03T10:05:00Z", "run", "--once"]));
+    let mails = env.wait_for_mails(&env.customer, "INBOX", 3).await;
+    let letters: Vec<_> = mails.iter().map(|m| parse(&m.raw)).collect();
+    let ack = letters
+        .iter()
+        .find(|l| l.subject.contains("acknowledgement"))
+        .expect("acknowledgement letter");
+    assert!(ack.subject.contains(&reference));
+    assert!(ack.text_body.contains("Mould has come back in the kitchen"));
+    assert!(ack.text_body.contains("A permanent fix and redecoration."));
+    assert!(ack.text_body.contains("Tuesday 8 December 2026"));
+    assert!(ack.text_body.contains("Sam Handler"));
+    assert_eq!(ack.in_reply_to, vec![format!("wf-{}", env.customer)]);
+    let ext = letters
+        .iter()
+        .find(|l| l.subject.contains("more time"))
+        .expect("extension letter");
+    assert!(ext.text_body.contains("waiting for the damp survey report"));
+    assert!(ext.text_body.contains("Tuesday 15 December 2026"));
+    assert!(ext.text_body.contains("Housing Ombudsman"));
+
+    let detail: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "show", &reference, "--json"])))
+            .expect("json");
+    let events: Vec<&str> = detail["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    for kind in ["acknowledged", "extended", "deadline_recomputed"] {
+        assert!(events.contains(&kind), "{kind} missing: {events:?}");
+    }
+    let extended = detail["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["kind"] == "extended")
+        .expect("extended");
+    assert_eq!(
+        extended["detail"]["reason"],
+        "We are waiting for the damp survey report."
+    );
+    assert_eq!(extended["actor"], "Complaints Team");
+}
