@@ -274,6 +274,22 @@ pub async fn postgres_database() -> String {
         .unwrap_or_else(|e| {
             panic!("PostgreSQL tests need a server at {admin} (set REDRESS_TEST_POSTGRES): {e}")
         });
+    // Databases left by earlier test processes (cargo runs test binaries one at a time) are dropped.
+    static CLEANED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !CLEANED.swap(true, Ordering::SeqCst) {
+        let ours = format!("redress_test_{}_", std::process::id());
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'redress_test_%'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_default();
+        for stale in names.into_iter().filter(|n| !n.starts_with(&ours)) {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {stale} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
+        }
+    }
     let name = format!(
         "redress_test_{}_{}",
         std::process::id(),
