@@ -17,10 +17,10 @@ use crate::deadlines::{AcknowledgementMode, DeadlinePolicy};
 /// A bad or missing setting, with the key and what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("config file {path} is not valid TOML: {message}")]
     Syntax { path: PathBuf, message: String },
@@ -279,9 +279,9 @@ pub const DEFAULT_OMBUDSMAN_CONTACT: &str = "Housing Ombudsman Service, PO Box 1
 impl Settings {
     /// Reads and checks the config file.
     pub fn load(path: &Path) -> Result<Settings, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         let base = path
             .parent()

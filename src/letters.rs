@@ -15,10 +15,10 @@ use serde::Serialize;
 /// A template problem, naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum LetterError {
-    #[error("template {path}: cannot read it: {source}")]
+    #[error("template {path}: cannot read it: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("template {path}: the first line must be `Subject: ...` followed by a blank line")]
     Shape { path: PathBuf },
@@ -114,9 +114,9 @@ impl Letters {
         let mut sources = BTreeMap::new();
         for (name, _) in TEMPLATES {
             let path = dir.join(format!("{name}.txt"));
-            let text = std::fs::read_to_string(&path).map_err(|source| LetterError::Read {
+            let text = std::fs::read_to_string(&path).map_err(|error| LetterError::Read {
                 path: path.clone(),
-                source,
+                error,
             })?;
             sources.insert(name.to_string(), (path, text));
         }

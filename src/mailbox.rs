@@ -22,11 +22,11 @@ use crate::tls::{TlsError, client_config};
 /// A mailbox failure.
 #[derive(Debug, thiserror::Error)]
 pub enum MailboxError {
-    #[error("cannot connect to IMAP server {host}:{port}: {source}")]
+    #[error("cannot connect to IMAP server {host}:{port}: {error}")]
     Connect {
         host: String,
         port: u16,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("TLS: {0}")]
     Tls(#[from] TlsError),
@@ -135,10 +135,10 @@ impl MailboxClient {
         let tcp = timed(TcpStream::connect((settings.host.as_str(), settings.port)))
             .await
             .map_err(|e| match e {
-                MailboxError::Io(source) => MailboxError::Connect {
+                MailboxError::Io(error) => MailboxError::Connect {
                     host: settings.host.clone(),
                     port: settings.port,
-                    source,
+                    error,
                 },
                 other => other,
             })?;

@@ -22,11 +22,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("cannot prepare the SQLite file {path}: {source}")]
-    File {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot prepare the SQLite file {path}: {error}")]
+    File { path: String, error: std::io::Error },
     #[error("no case with reference {0}")]
     NoSuchCase(String),
 }
@@ -889,9 +886,9 @@ fn sqlite_path(url: &str) -> String {
 
 /// Creates the SQLite file (and its folder) readable by its owner only.
 fn prepare_sqlite_file(path: &Path) -> Result<(), StoreError> {
-    let err = |source| StoreError::File {
+    let err = |error| StoreError::File {
         path: path.display().to_string(),
-        source,
+        error,
     };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(err)?;

@@ -10,11 +10,8 @@ use rustls::pki_types::CertificateDer;
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("cannot read CA file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read CA file {path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("CA file {path} holds no PEM certificate")]
     NoCertificate { path: String },
     #[error("TLS set-up failed: {0}")]
@@ -23,9 +20,9 @@ pub enum TlsError {
 
 /// Reads every PEM certificate in `path`.
 pub fn read_pem_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let bytes = std::fs::read(path).map_err(|source| TlsError::Read {
+    let bytes = std::fs::read(path).map_err(|error| TlsError::Read {
         path: path.display().to_string(),
-        source,
+        error,
     })?;
     let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut bytes.as_slice())
         .filter_map(Result::ok)

@@ -95,6 +95,10 @@ fn a_bad_holidays_file_or_template_is_refused_at_start() {
     let config = std::fs::read_to_string(&env.config_path).expect("config");
     let templates = env.dir.path().join("templates");
     std::fs::create_dir(&templates).expect("dir");
+    for entry in std::fs::read_dir(repo().join("config/templates")).expect("shipped templates") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), templates.join(entry.file_name())).expect("copy");
+    }
     std::fs::write(
         templates.join("receipt.txt"),
         "Subject: We got it\n\nThanks, {{ reference }}. Reply by {{ respond_by }}.\n",
