@@ -23,6 +23,8 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("reference pattern: {0}")]
     Pattern(#[from] regex::Error),
+    #[error(transparent)]
+    Classification(#[from] crate::classify::ClassifyError),
 }
 
 /// Everything pure that the settings produce, checked at start.
@@ -40,10 +42,21 @@ impl Rules {
     pub fn from_settings(settings: Settings) -> Result<Rules, AppError> {
         let calendar = settings.calendar.load()?;
         let letters = Letters::load(&settings.templates_dir)?;
+        let rules_text = std::fs::read_to_string(&settings.classification_rules).map_err(|e| {
+            ConfigError::Invalid {
+                key: "classification.rules_file".into(),
+                problem: format!(
+                    "cannot read {}: {e}",
+                    settings.classification_rules.display()
+                ),
+                fix: "point it at a rules file such as config/classification.toml".into(),
+            }
+        })?;
         let classifier = Classifier::new(
             &settings.organisation.message_id_domain,
             &settings.organisation.complaints_address,
-        );
+            &rules_text,
+        )?;
         let references = ReferenceFinder::new(&settings.organisation.reference_prefix)?;
         Ok(Rules {
             settings,

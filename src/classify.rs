@@ -1,23 +1,48 @@
-//! Deciding what an incoming mail is: automated mail that must never be answered, a reply on
-//! an existing case, or a new complaint.
+//! Deciding what an incoming mail is, and explaining why.
 //!
-//! Pure logic: the caller looks up the case the mail refers to (by reference or Message-ID) and
-//! hands it in. Every decision carries the reasons that produced it, in words a complaints
-//! manager can check. Precedence: automated mail first (a robot is never answered, whatever it
-//! says), then replies on a known case, then a new complaint (when in doubt, it is a complaint).
+//! Pure logic: the caller looks up the case a mail refers to (by reference or Message-ID) and
+//! hands it in. The phrases are configuration (`config/classification.toml`), compiled once into
+//! `RegexSet`s; a bad pattern fails at start naming the rule. Matching is on the mail's own words
+//! (subject and body, quoted earlier mail removed). In order of precedence a mail is:
+//! automated mail (never answered, whatever it says); a review request (a reply on a stage 1 case
+//! whose response was sent, asking to escalate or still dissatisfied); a reply on a known case;
+//! a compliment; a service request; feedback with no response wanted; or a stage 1 complaint.
+//! When in doubt, it is a complaint (Code §1.2).
 
-use serde::Serialize;
+use regex::{RegexSet, RegexSetBuilder};
+use serde::{Deserialize, Serialize};
 
 use crate::mail::ParsedMail;
 
+/// A rule that does not compile, named.
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifyError {
+    #[error("classification rules are not valid TOML: {0}")]
+    Syntax(String),
+    #[error("classification rule {rule} `{pattern}` is not a valid regular expression: {message}")]
+    Pattern {
+        rule: String,
+        pattern: String,
+        message: String,
+    },
+}
+
 /// What a mail is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// Bounce, auto-reply, list mail or our own mail coming back: recorded, never answered.
     Automated,
+    /// Asks for a stage 2 review of a stage 1 response.
+    ReviewRequest,
     /// More correspondence on a case we already have.
     Reply,
+    /// Praise with no sign of dissatisfaction (procedure §4.6).
+    Compliment,
+    /// A first request for a service, not a complaint (Code §1.4).
+    ServiceRequest,
+    /// Dissatisfaction with no response wanted (procedure §4.8).
+    Feedback,
     /// A new stage 1 complaint.
     Complaint,
     /// Nothing could be read: kept raw and flagged for a person.
@@ -29,7 +54,11 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Automated => "automated",
+            Kind::ReviewRequest => "review_request",
             Kind::Reply => "reply",
+            Kind::Compliment => "compliment",
+            Kind::ServiceRequest => "service_request",
+            Kind::Feedback => "feedback",
             Kind::Complaint => "complaint",
             Kind::Unreadable => "unreadable",
         }
@@ -46,6 +75,16 @@ pub enum Robot {
     OurOwnMail,
 }
 
+/// A possible Awaab's Law hazard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hazard {
+    /// Damp or mould with a sign of emergency: a person looks at it the same day.
+    PossibleEmergency,
+    /// Damp or mould reported.
+    PossibleSignificant,
+}
+
 /// A classification with its reasons.
 #[derive(Debug, Clone, Serialize)]
 pub struct Decision {
@@ -53,6 +92,11 @@ pub struct Decision {
     pub robot: Option<Robot>,
     /// The rules that fired, in words.
     pub reasons: Vec<String>,
+    pub service_area: Option<String>,
+    pub themes: Vec<String>,
+    pub hazard: Option<Hazard>,
+    /// Written for someone else: written authorisation is needed (procedure §4.1).
+    pub representative: bool,
 }
 
 /// The case a mail refers to, as the caller found it.
@@ -61,100 +105,345 @@ pub struct KnownCase {
     pub reference: String,
     /// How it was found (reference in the subject, or a Message-ID in In-Reply-To/References).
     pub found_by: String,
+    /// `stage1`, `stage2`, or none for other kinds of case.
+    pub stage: Option<String>,
+    /// True once the stage's response was sent.
+    pub response_sent: bool,
 }
 
-/// The classifier's settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    robots: RobotRules,
+    signals: SignalRules,
+    service_areas: toml::Table,
+    themes: toml::Table,
+    hazard: HazardRules,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RobotRules {
+    auto_reply_subjects: Vec<String>,
+    bounce_subjects: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignalRules {
+    escalation: Vec<String>,
+    dissatisfaction: Vec<String>,
+    compliment: Vec<String>,
+    service_request: Vec<String>,
+    no_response: Vec<String>,
+    representative: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HazardRules {
+    damp_mould: Vec<String>,
+    emergency: Vec<String>,
+}
+
+/// A named list of patterns compiled into one `RegexSet`.
+#[derive(Debug, Clone)]
+struct Rule {
+    name: String,
+    patterns: Vec<String>,
+    set: RegexSet,
+}
+
+impl Rule {
+    fn new(name: &str, patterns: &[String]) -> Result<Rule, ClassifyError> {
+        for (i, pattern) in patterns.iter().enumerate() {
+            if let Err(e) = regex::RegexBuilder::new(pattern)
+                .case_insensitive(true)
+                .build()
+            {
+                return Err(ClassifyError::Pattern {
+                    rule: format!("{name}[{i}]"),
+                    pattern: pattern.clone(),
+                    message: e.to_string(),
+                });
+            }
+        }
+        let set = RegexSetBuilder::new(patterns)
+            .case_insensitive(true)
+            .build()
+            .map_err(|e| ClassifyError::Pattern {
+                rule: name.to_string(),
+                pattern: String::new(),
+                message: e.to_string(),
+            })?;
+        Ok(Rule {
+            name: name.to_string(),
+            patterns: patterns.to_vec(),
+            set,
+        })
+    }
+
+    /// The patterns that match, as `name: pattern`.
+    fn fired(&self, text: &str) -> Vec<String> {
+        self.set
+            .matches(text)
+            .iter()
+            .map(|i| format!("{}: /{}/", self.name, self.patterns[i]))
+            .collect()
+    }
+
+    fn count(&self, text: &str) -> usize {
+        self.set.matches(text).iter().count()
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        self.set.is_match(text)
+    }
+}
+
+fn named_rules(section: &str, table: &toml::Table) -> Result<Vec<(String, Rule)>, ClassifyError> {
+    table
+        .iter()
+        .map(|(name, value)| {
+            let patterns: Vec<String> = value
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok((
+                name.clone(),
+                Rule::new(&format!("{section}.\"{name}\""), &patterns)?,
+            ))
+        })
+        .collect()
+}
+
+/// The classifier: compiled rules plus what identifies our own mail.
 #[derive(Debug, Clone)]
 pub struct Classifier {
-    /// Domain of our own Message-IDs.
     own_message_id_domain: String,
-    /// Our complaints address, as written into `X-Loop`.
     own_address: String,
+    auto_reply_subjects: Rule,
+    bounce_subjects: Rule,
+    escalation: Rule,
+    dissatisfaction: Rule,
+    compliment: Rule,
+    service_request: Rule,
+    no_response: Rule,
+    representative: Rule,
+    service_areas: Vec<(String, Rule)>,
+    themes: Vec<(String, Rule)>,
+    damp_mould: Rule,
+    emergency: Rule,
 }
 
-const AUTO_REPLY_SUBJECTS: &[&str] = &[
-    "automatic reply",
-    "auto reply",
-    "autoreply",
-    "auto-reply",
-    "out of office",
-    "out of the office",
-    "away from the office",
-    "on leave",
-    "abwesenheitsnotiz",
-    "automatische antwort",
-    "réponse automatique",
-    "reponse automatique",
-    "absence du bureau",
-    "respuesta automática",
-    "fuera de la oficina",
-    "risposta automatica",
-    "automatisch antwoord",
-    "afwezig",
-];
-
-const BOUNCE_SUBJECTS: &[&str] = &[
-    "undeliverable",
-    "undelivered mail",
-    "delivery status notification",
-    "delivery failure",
-    "delivery has failed",
-    "mail delivery failed",
-    "mail delivery failure",
-    "returned mail",
-    "failure notice",
-    "mail system error",
-    "nicht zustellbar",
-    "unzustellbar",
-    "non remis",
-    "non distribuable",
-];
+/// Removes quoted earlier mail: `>` lines, and everything from an attribution line
+/// ("On ... wrote:", "-----Original Message-----", an Outlook "From: ... Sent:" block) onwards.
+pub fn strip_quoted(body: &str) -> String {
+    let mut kept = Vec::new();
+    let lines: Vec<&str> = body.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim();
+        let lower = trimmed.to_lowercase();
+        let next = lines
+            .get(i + 1)
+            .map(|l| l.trim().to_lowercase())
+            .unwrap_or_default();
+        let attribution = (lower.starts_with("on ")
+            && (lower.ends_with("wrote:") || next.ends_with("wrote:")))
+            || (lower.starts_with("am ") && lower.ends_with("schrieb:"))
+            || (lower.starts_with("le ") && lower.ends_with("a écrit :"))
+            || lower.starts_with("-----original message-----")
+            || lower.starts_with("-------- original message")
+            || lower.starts_with("-------- forwarded message")
+            || lower.starts_with("---------- forwarded message")
+            || lower.starts_with("begin forwarded message")
+            || (lower.starts_with("________________") && next.starts_with("from:"))
+            || (lower.starts_with("from:")
+                && lines
+                    .iter()
+                    .skip(i + 1)
+                    .take(4)
+                    .any(|l| l.trim().to_lowercase().starts_with("sent:")));
+        if attribution {
+            break;
+        }
+        if trimmed.starts_with('>') {
+            continue;
+        }
+        kept.push(*line);
+    }
+    kept.join("\n")
+}
 
 impl Classifier {
-    /// A classifier that knows our own Message-ID domain and address.
-    pub fn new(own_message_id_domain: &str, own_address: &str) -> Self {
-        Self {
+    /// Compiles the rules in `rules_toml`; our own mail is known by its Message-ID domain and address.
+    pub fn new(
+        own_message_id_domain: &str,
+        own_address: &str,
+        rules_toml: &str,
+    ) -> Result<Self, ClassifyError> {
+        let file: RulesFile =
+            toml::from_str(rules_toml).map_err(|e| ClassifyError::Syntax(e.to_string()))?;
+        Ok(Self {
             own_message_id_domain: own_message_id_domain.to_ascii_lowercase(),
             own_address: own_address.to_ascii_lowercase(),
-        }
+            auto_reply_subjects: Rule::new(
+                "robots.auto_reply_subjects",
+                &file.robots.auto_reply_subjects,
+            )?,
+            bounce_subjects: Rule::new("robots.bounce_subjects", &file.robots.bounce_subjects)?,
+            escalation: Rule::new("signals.escalation", &file.signals.escalation)?,
+            dissatisfaction: Rule::new("signals.dissatisfaction", &file.signals.dissatisfaction)?,
+            compliment: Rule::new("signals.compliment", &file.signals.compliment)?,
+            service_request: Rule::new("signals.service_request", &file.signals.service_request)?,
+            no_response: Rule::new("signals.no_response", &file.signals.no_response)?,
+            representative: Rule::new("signals.representative", &file.signals.representative)?,
+            service_areas: named_rules("service_areas", &file.service_areas)?,
+            themes: named_rules("themes", &file.themes)?,
+            damp_mould: Rule::new("hazard.damp_mould", &file.hazard.damp_mould)?,
+            emergency: Rule::new("hazard.emergency", &file.hazard.emergency)?,
+        })
+    }
+
+    /// The mail's own words: subject and body without quoted earlier mail.
+    pub fn own_words(mail: &ParsedMail) -> String {
+        format!("{}\n{}", mail.subject, strip_quoted(&mail.text_body))
     }
 
     /// Decides what `mail` is; `known_case` is the case it refers to, if the caller found one.
     pub fn classify(&self, mail: &ParsedMail, known_case: Option<&KnownCase>) -> Decision {
+        let mut decision = Decision {
+            kind: Kind::Complaint,
+            robot: None,
+            reasons: Vec::new(),
+            service_area: None,
+            themes: Vec::new(),
+            hazard: None,
+            representative: false,
+        };
         if mail.from.is_none() && mail.headers.is_empty() {
-            return Decision {
-                kind: Kind::Unreadable,
-                robot: None,
-                reasons: mail.problems.clone(),
-            };
+            decision.kind = Kind::Unreadable;
+            decision.reasons = mail.problems.clone();
+            return decision;
         }
         if let Some((robot, reasons)) = self.automated(mail) {
-            return Decision {
-                kind: Kind::Automated,
-                robot: Some(robot),
-                reasons,
-            };
+            decision.kind = Kind::Automated;
+            decision.robot = Some(robot);
+            decision.reasons = reasons;
+            return decision;
         }
+        let text = Self::own_words(mail);
+        let dissatisfied = self.dissatisfaction.fired(&text);
         if let Some(case) = known_case {
-            return Decision {
-                kind: Kind::Reply,
-                robot: None,
-                reasons: vec![format!(
+            let escalation = self.escalation.fired(&text);
+            let response_sent_at_stage1 =
+                case.stage.as_deref() == Some("stage1") && case.response_sent;
+            if response_sent_at_stage1 && (!escalation.is_empty() || !dissatisfied.is_empty()) {
+                decision.kind = Kind::ReviewRequest;
+                decision.reasons.push(format!(
+                    "a reply on {} after its stage 1 response, asking to escalate or still dissatisfied",
+                    case.reference
+                ));
+                decision.reasons.extend(escalation);
+                decision.reasons.extend(dissatisfied);
+            } else {
+                decision.kind = Kind::Reply;
+                decision.reasons.push(format!(
                     "refers to case {} ({})",
                     case.reference, case.found_by
-                )],
-            };
+                ));
+            }
+            return decision;
         }
-        let mut reasons = vec!["a new message that is not automated and not about a known case: a complaint unless a person decides otherwise (Code §1.2)".to_string()];
-        reasons.extend(mail.problems.iter().cloned());
-        Decision {
-            kind: if mail.from.is_none() {
-                Kind::Unreadable
+
+        let praise = self.compliment.fired(&text);
+        let request = self.service_request.fired(&text);
+        let no_response = self.no_response.fired(&text);
+        if !praise.is_empty() && dissatisfied.is_empty() {
+            decision.kind = Kind::Compliment;
+            decision
+                .reasons
+                .push("praise with no sign of dissatisfaction (procedure §4.6)".into());
+            decision.reasons.extend(praise);
+        } else if !request.is_empty() && dissatisfied.is_empty() {
+            decision.kind = Kind::ServiceRequest;
+            decision.reasons.push(
+                "a request for a service with no dissatisfaction: not a complaint (Code §1.4)"
+                    .into(),
+            );
+            decision.reasons.extend(request);
+        } else if !no_response.is_empty() && !dissatisfied.is_empty() {
+            decision.kind = Kind::Feedback;
+            decision.reasons.push(
+                "dissatisfaction, but the customer says no response is wanted (procedure §4.8)"
+                    .into(),
+            );
+            decision.reasons.extend(no_response);
+            decision.reasons.extend(dissatisfied);
+        } else {
+            decision.kind = Kind::Complaint;
+            if dissatisfied.is_empty() {
+                decision.reasons.push(
+                    "no rule recognised it as anything else: a complaint until a person decides otherwise (Code §1.2)".into(),
+                );
             } else {
-                Kind::Complaint
-            },
-            robot: None,
-            reasons,
+                decision
+                    .reasons
+                    .push("an expression of dissatisfaction (Code §1.2, procedure §2.1)".into());
+                decision.reasons.extend(dissatisfied);
+            }
+        }
+        if mail.from.is_none() {
+            decision.kind = Kind::Unreadable;
+            decision.reasons.extend(mail.problems.iter().cloned());
+        }
+        self.describe(&text, &mut decision);
+        decision
+    }
+
+    /// Service area, themes, hazard and representative flags for a new case.
+    fn describe(&self, text: &str, decision: &mut Decision) {
+        let mut best: Option<(&str, usize)> = None;
+        for (name, rule) in &self.service_areas {
+            let hits = rule.count(text);
+            if hits > 0 && best.is_none_or(|(_, most)| hits > most) {
+                best = Some((name, hits));
+            }
+        }
+        decision.service_area = best.map(|(name, _)| name.to_string());
+        decision.themes = self
+            .themes
+            .iter()
+            .filter(|(_, rule)| rule.is_match(text))
+            .map(|(name, _)| name.clone())
+            .collect();
+        if self.damp_mould.is_match(text) {
+            let emergency = self.emergency.fired(text);
+            if emergency.is_empty() {
+                decision.hazard = Some(Hazard::PossibleSignificant);
+                decision
+                    .reasons
+                    .push("damp or mould reported: possible Awaab's Law hazard".into());
+            } else {
+                decision.hazard = Some(Hazard::PossibleEmergency);
+                decision
+                    .reasons
+                    .push("damp or mould with a sign of emergency: possible Awaab's Law emergency, a person must look today".into());
+                decision.reasons.extend(emergency);
+            }
+        }
+        let representative = self.representative.fired(text);
+        if !representative.is_empty() {
+            decision.representative = true;
+            decision.reasons.push(
+                "written on behalf of someone else: written authorisation needed (procedure §4.1)"
+                    .into(),
+            );
+            decision.reasons.extend(representative);
         }
     }
 
@@ -190,15 +479,15 @@ impl Classifier {
                     .to_string(),
             );
         }
-        let sender_local = |address: &str| {
-            address
+        if let Some(from) = &mail.from {
+            let local = from
+                .address
                 .rsplit_once('@')
                 .map(|(local, _)| local.to_ascii_lowercase())
-                .unwrap_or_default()
-        };
-        if let Some(from) = &mail.from {
-            let local = sender_local(&from.address);
-            if local == "mailer-daemon" || local == "postmaster" || local == "mail-daemon" {
+                .unwrap_or_default();
+            if ["mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"]
+                .contains(&local.as_str())
+            {
                 bounce.push(format!("sender {} is a mail system", from.address));
             }
         }
@@ -211,10 +500,7 @@ impl Classifier {
         {
             bounce.push("empty Return-Path <> (a bounce or other automatic notice)".to_string());
         }
-        let subject = mail.subject.to_lowercase();
-        if let Some(phrase) = BOUNCE_SUBJECTS.iter().find(|p| subject.contains(*p)) {
-            bounce.push(format!("subject contains \"{phrase}\""));
-        }
+        bounce.extend(self.bounce_subjects.fired(&mail.subject));
         if !bounce.is_empty() {
             return Some((Robot::Bounce, bounce));
         }
@@ -242,18 +528,15 @@ impl Classifier {
             }
         }
         if let Some(value) = mail.header("precedence") {
-            let v = value.trim().to_ascii_lowercase();
-            if ["bulk", "junk", "list", "auto_reply", "auto-reply"].contains(&v.as_str()) {
-                if v == "list" || v == "bulk" {
-                    list.push(format!("Precedence: {value}"));
-                } else {
-                    auto_reply.push(format!("Precedence: {value}"));
+            match value.trim().to_ascii_lowercase().as_str() {
+                "list" | "bulk" => list.push(format!("Precedence: {value}")),
+                "junk" | "auto_reply" | "auto-reply" => {
+                    auto_reply.push(format!("Precedence: {value}"))
                 }
+                _ => {}
             }
         }
-        if let Some(phrase) = AUTO_REPLY_SUBJECTS.iter().find(|p| subject.contains(*p)) {
-            auto_reply.push(format!("subject contains \"{phrase}\""));
-        }
+        auto_reply.extend(self.auto_reply_subjects.fired(&mail.subject));
         if !auto_reply.is_empty() {
             return Some((Robot::AutoReply, auto_reply));
         }
@@ -276,23 +559,167 @@ mod tests {
     use super::*;
     use crate::mail::parse;
 
+    const RULES: &str = include_str!("../config/classification.toml");
+
     fn classifier() -> Classifier {
-        Classifier::new("example.org", "complaints@example.org")
+        Classifier::new("example.org", "complaints@example.org", RULES)
+            .expect("shipped rules compile")
     }
 
     fn mail(headers: &str, body: &str) -> ParsedMail {
         parse(format!("{headers}\r\n\r\n{body}\r\n").as_bytes())
     }
 
+    fn person(subject: &str, body: &str) -> ParsedMail {
+        mail(
+            &format!("From: Jane <jane@example.net>\r\nSubject: {subject}"),
+            body,
+        )
+    }
+
     #[test]
-    fn a_plain_mail_from_a_person_is_a_complaint() {
-        let m = mail(
-            "From: Jane <jane@example.net>\r\nSubject: Still no heating",
-            "It has been three weeks.",
+    fn a_bad_pattern_is_named() {
+        let bad = RULES.replacen("\"escalat\"", "\"escal(at\"", 1);
+        let err = Classifier::new("example.org", "c@example.org", &bad).expect_err("bad pattern");
+        assert!(err.to_string().contains("signals.escalation[0]"), "{err}");
+    }
+
+    #[test]
+    fn dissatisfaction_without_the_word_complaint_is_a_complaint() {
+        let d = classifier().classify(
+            &person(
+                "Boiler",
+                "Nobody came to fix the boiler and it has been three weeks now.",
+            ),
+            None,
         );
-        let d = classifier().classify(&m, None);
         assert_eq!(d.kind, Kind::Complaint);
-        assert!(!d.reasons.is_empty());
+        assert!(
+            d.reasons.iter().any(|r| r.contains("dissatisfaction")),
+            "{:?}",
+            d.reasons
+        );
+    }
+
+    #[test]
+    fn when_in_doubt_it_is_a_complaint() {
+        let d = classifier().classify(&person("Hello", "I need to speak to someone."), None);
+        assert_eq!(d.kind, Kind::Complaint);
+    }
+
+    #[test]
+    fn the_other_kinds() {
+        let c = classifier();
+        assert_eq!(
+            c.classify(
+                &person(
+                    "Thank you",
+                    "Thank you to Dave who fixed my boiler, great job."
+                ),
+                None
+            )
+            .kind,
+            Kind::Compliment
+        );
+        assert_eq!(
+            c.classify(
+                &person(
+                    "Tap",
+                    "My kitchen tap is leaking, can someone come and fix it?"
+                ),
+                None
+            )
+            .kind,
+            Kind::ServiceRequest
+        );
+        assert_eq!(
+            c.classify(&person("Feedback", "I was disappointed the operative was late. I don't want a response, just wanted to let you know."), None).kind,
+            Kind::Feedback
+        );
+        // Thanks with dissatisfaction is a complaint.
+        assert_eq!(
+            c.classify(
+                &person(
+                    "Re: repair",
+                    "Thanks, but the leak is still not fixed after two visits."
+                ),
+                None
+            )
+            .kind,
+            Kind::Complaint
+        );
+        // A request with dissatisfaction is a complaint.
+        assert_eq!(
+            c.classify(
+                &person(
+                    "Tap",
+                    "Can someone come and fix my tap? I reported it weeks ago and nobody came."
+                ),
+                None
+            )
+            .kind,
+            Kind::Complaint
+        );
+    }
+
+    #[test]
+    fn a_review_request_needs_a_sent_stage1_response() {
+        let c = classifier();
+        let mut case = KnownCase {
+            reference: "CMP-2026-000001".into(),
+            found_by: "subject".into(),
+            stage: Some("stage1".into()),
+            response_sent: false,
+        };
+        let m = person(
+            "Re: CMP-2026-000001",
+            "I am not happy with your response and want to escalate.",
+        );
+        assert_eq!(c.classify(&m, Some(&case)).kind, Kind::Reply);
+        case.response_sent = true;
+        assert_eq!(c.classify(&m, Some(&case)).kind, Kind::ReviewRequest);
+        let thanks = person("Re: CMP-2026-000001", "Thank you, that is all sorted now.");
+        assert_eq!(c.classify(&thanks, Some(&case)).kind, Kind::Reply);
+    }
+
+    #[test]
+    fn quoted_mail_does_not_decide() {
+        let body = "Thank you so much, much appreciated!\n\nOn Mon, 23 Nov 2026 at 10:00, Complaints <c@example.org> wrote:\n> We have received your complaint about the unacceptable delay.\n";
+        let d = classifier().classify(&person("Re: your letter", body), None);
+        assert_eq!(d.kind, Kind::Compliment, "{:?}", d.reasons);
+        let outlook = "Great job, thanks.\n\n________________________________\nFrom: Complaints\nSent: 23 November 2026\nSubject: complaint\n\nYour complaint is unacceptable";
+        assert_eq!(
+            classifier().classify(&person("RE: x", outlook), None).kind,
+            Kind::Compliment
+        );
+    }
+
+    #[test]
+    fn areas_themes_hazards_and_representatives() {
+        let d = classifier().classify(
+            &person("Mould", "I am writing on behalf of my mother. There is black mould in the bedroom and her asthma is getting worse. Nobody came."),
+            None,
+        );
+        assert_eq!(d.kind, Kind::Complaint);
+        assert_eq!(d.hazard, Some(Hazard::PossibleEmergency));
+        assert!(d.representative);
+        assert!(
+            d.themes
+                .contains(&"damp, mould and condensation".to_string()),
+            "{:?}",
+            d.themes
+        );
+        assert_eq!(d.service_area.as_deref(), Some("Asset management"));
+        let d = classifier().classify(
+            &person(
+                "Noise",
+                "The neighbour's noise every night is unacceptable, I've complained several times.",
+            ),
+            None,
+        );
+        assert_eq!(d.service_area.as_deref(), Some("Communities"));
+        assert!(d.themes.contains(&"anti-social behaviour".to_string()));
+        assert_eq!(d.hazard, None);
     }
 
     #[test]
@@ -305,7 +732,6 @@ mod tests {
             "From: a@example.net\r\nSubject: x\r\nPrecedence: auto_reply",
         ] {
             let d = classifier().classify(&mail(headers, "away"), None);
-            assert_eq!(d.kind, Kind::Automated, "{headers}");
             assert_eq!(d.robot, Some(Robot::AutoReply), "{headers}");
         }
     }
@@ -315,7 +741,7 @@ mod tests {
         let d = classifier().classify(
             &mail(
                 "From: a@example.net\r\nSubject: x\r\nAuto-Submitted: no",
-                "hi",
+                "still broken",
             ),
             None,
         );
@@ -323,57 +749,40 @@ mod tests {
     }
 
     #[test]
-    fn bounces_are_automated() {
+    fn bounces_lists_and_our_own_mail_are_automated() {
+        let c = classifier();
         for headers in [
             "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\nSubject: Undelivered Mail Returned to Sender",
             "From: postmaster@example.net\r\nSubject: Delivery Status Notification (Failure)",
             "From: a@example.net\r\nReturn-Path: <>\r\nSubject: hello",
         ] {
-            let d = classifier().classify(&mail(headers, "failed"), None);
-            assert_eq!(d.robot, Some(Robot::Bounce), "{headers}");
+            assert_eq!(
+                c.classify(&mail(headers, "failed"), None).robot,
+                Some(Robot::Bounce),
+                "{headers}"
+            );
         }
-    }
-
-    #[test]
-    fn list_mail_and_our_own_mail_are_automated() {
-        let d = classifier().classify(
-            &mail(
-                "From: news@example.net\r\nList-Id: <news.example.net>\r\nSubject: Newsletter",
-                "x",
-            ),
-            None,
+        assert_eq!(
+            c.classify(
+                &mail(
+                    "From: n@example.net\r\nList-Id: <news.example.net>\r\nSubject: News",
+                    "x"
+                ),
+                None
+            )
+            .robot,
+            Some(Robot::MailingList)
         );
-        assert_eq!(d.robot, Some(Robot::MailingList));
-        let d = classifier().classify(
-            &mail("From: complaints@example.org\r\nMessage-ID: <redress.CMP-2026-000001.receipt.abc@example.org>\r\nSubject: x", "x"),
-            None,
+        let ours = mail(
+            "From: complaints@example.org\r\nMessage-ID: <redress.CMP-2026-000001.receipt.1@example.org>\r\nSubject: x",
+            "x",
         );
-        assert_eq!(d.robot, Some(Robot::OurOwnMail));
-        let d = classifier().classify(
-            &mail(
-                "From: a@example.net\r\nX-Loop: complaints@example.org\r\nSubject: x",
-                "x",
-            ),
-            None,
+        assert_eq!(c.classify(&ours, None).robot, Some(Robot::OurOwnMail));
+        let looped = mail(
+            "From: a@example.net\r\nX-Loop: complaints@example.org\r\nSubject: x",
+            "x",
         );
-        assert_eq!(d.robot, Some(Robot::OurOwnMail));
-    }
-
-    #[test]
-    fn a_reply_on_a_known_case_is_a_reply() {
-        let case = KnownCase {
-            reference: "CMP-2026-000001".into(),
-            found_by: "reference in subject".into(),
-        };
-        let d = classifier().classify(
-            &mail(
-                "From: a@example.net\r\nSubject: Re: CMP-2026-000001",
-                "more photos",
-            ),
-            Some(&case),
-        );
-        assert_eq!(d.kind, Kind::Reply);
-        assert!(d.reasons[0].contains("CMP-2026-000001"));
+        assert_eq!(c.classify(&looped, None).robot, Some(Robot::OurOwnMail));
     }
 
     #[test]
@@ -381,11 +790,13 @@ mod tests {
         let case = KnownCase {
             reference: "CMP-2026-000001".into(),
             found_by: "In-Reply-To".into(),
+            stage: Some("stage1".into()),
+            response_sent: true,
         };
-        let d = classifier().classify(
-            &mail("From: a@example.net\r\nSubject: Out of Office: CMP-2026-000001\r\nAuto-Submitted: auto-replied", "away"),
-            Some(&case),
+        let m = mail(
+            "From: a@example.net\r\nSubject: Out of Office: CMP-2026-000001\r\nAuto-Submitted: auto-replied",
+            "away, not happy",
         );
-        assert_eq!(d.kind, Kind::Automated);
+        assert_eq!(classifier().classify(&m, Some(&case)).kind, Kind::Automated);
     }
 }

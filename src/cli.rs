@@ -287,6 +287,8 @@ async fn classify(rules: &Rules, file: &PathBuf) -> Result<()> {
         .map(|reference| crate::classify::KnownCase {
             reference,
             found_by: "case reference in the subject (not checked against the database)".into(),
+            stage: None,
+            response_sent: false,
         });
     let decision = rules.classifier.classify(&mail, known.as_ref());
     println!("{}", serde_json::to_string_pretty(&decision)?);

@@ -133,6 +133,8 @@ pub struct Settings {
     pub database_url: String,
     pub organisation: OrganisationSettings,
     pub templates_dir: PathBuf,
+    /// The classifier's phrases (`[classification] rules_file`).
+    pub classification_rules: PathBuf,
     pub calendar: CalendarSettings,
     pub deadlines: DeadlinePolicy,
 }
@@ -185,6 +187,13 @@ struct RawFile {
     calendar: Option<RawCalendar>,
     deadlines: Option<RawDeadlines>,
     templates: Option<RawTemplates>,
+    classification: Option<RawClassification>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClassification {
+    rules_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -537,7 +546,14 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from("templates")),
         );
 
+        let classification_rules = resolve(
+            raw.classification
+                .and_then(|c| c.rules_file)
+                .unwrap_or_else(|| PathBuf::from("classification.toml")),
+        );
+
         Ok(Settings {
+            classification_rules,
             mailbox,
             smtp,
             database_url,

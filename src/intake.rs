@@ -11,10 +11,12 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::app::App;
+use crate::classify::Hazard;
 use crate::classify::{Decision, Kind, KnownCase, Robot};
+use crate::deadlines::HazardSeverity;
 use crate::deadlines::{AcknowledgementMode, DeadlineKind};
 use crate::mail::{ParsedMail, content_hash, parse};
-use crate::store::{NewCase, NewLetter, NewMessage, Store, StoreError};
+use crate::store::{CaseRow, NewCase, NewLetter, NewMessage, Store, StoreError, Tx};
 
 /// Where a mail came from in the mailbox.
 #[derive(Debug, Clone)]
@@ -70,6 +72,35 @@ struct ReceiptContext<'a> {
     ombudsman_contact: &'a str,
     original_subject: &'a str,
     automatic_acknowledgement: bool,
+    service_area: Option<&'a str>,
+}
+
+/// The classifier's view of a case: its stage and whether that stage's response was sent.
+async fn known_case(
+    app: &App,
+    case: CaseRow,
+    found_by: &str,
+) -> Result<(i64, KnownCase), StoreError> {
+    let response_sent = match case.stage.as_deref() {
+        Some(stage) => {
+            let row = sqlx::query("SELECT COUNT(*) AS n FROM events WHERE case_id = $1 AND kind = 'responded' AND detail LIKE $2")
+                .bind(case.id)
+                .bind(format!("%\"stage\":\"{stage}\"%"))
+                .fetch_one(app.store.pool())
+                .await?;
+            sqlx::Row::try_get::<i64, _>(&row, "n")? > 0
+        }
+        None => false,
+    };
+    Ok((
+        case.id,
+        KnownCase {
+            reference: case.reference,
+            found_by: found_by.to_string(),
+            stage: case.stage,
+            response_sent,
+        },
+    ))
 }
 
 /// Finds the case a mail refers to: a reference in the subject first, then any Message-ID of a
@@ -80,26 +111,23 @@ pub async fn find_known_case(
 ) -> Result<Option<(i64, KnownCase)>, StoreError> {
     for reference in app.rules.references.find_all(&mail.subject) {
         if let Some(case) = app.store.case_by_reference(&reference).await? {
-            return Ok(Some((
-                case.id,
-                KnownCase {
-                    reference: case.reference,
-                    found_by: "case reference in the subject".into(),
-                },
-            )));
+            return Ok(Some(
+                known_case(app, case, "case reference in the subject").await?,
+            ));
         }
     }
     let ids: Vec<&str> = mail.referenced_ids().collect();
     if !ids.is_empty()
         && let Some(case) = app.store.find_case_by_message_ids(&ids).await?
     {
-        return Ok(Some((
-            case.id,
-            KnownCase {
-                reference: case.reference,
-                found_by: "a Message-ID of the case's mail in In-Reply-To/References".into(),
-            },
-        )));
+        return Ok(Some(
+            known_case(
+                app,
+                case,
+                "a Message-ID of the case's mail in In-Reply-To/References",
+            )
+            .await?,
+        ));
     }
     Ok(None)
 }
@@ -238,6 +266,20 @@ pub async fn ingest(
                 kind: decision.kind.as_str().into(),
             }
         }
+        (Kind::ReviewRequest, Some(case_id)) => {
+            Store::link_message(&mut tx, message_row, case_id).await?;
+            escalate(
+                app,
+                &mut tx,
+                case_id,
+                &mail,
+                &decision,
+                message_row,
+                received_at,
+                now,
+            )
+            .await?
+        }
         _ => {
             open_case(
                 app,
@@ -277,9 +319,182 @@ async fn reference_in_tx(tx: &mut crate::store::Tx, case_id: i64) -> Result<Stri
     Ok(sqlx::Row::try_get(&row, "reference")?)
 }
 
+/// Renders letter `name` and queues it to `to`, threaded to the customer's mail.
+#[allow(clippy::too_many_arguments)]
+async fn queue_reply(
+    app: &App,
+    tx: &mut Tx,
+    case_id: i64,
+    reference: &str,
+    name: &'static str,
+    to: &str,
+    mail: &ParsedMail,
+    context: &impl Serialize,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let rules = &app.rules;
+    match rules.letters.render(name, context) {
+        Ok(letter) => {
+            let mut references: Vec<String> = mail.references.clone();
+            if let Some(id) = &mail.message_id {
+                references.push(id.clone());
+            }
+            let new_letter = NewLetter {
+                case_id: Some(case_id),
+                kind: name.into(),
+                dedupe_key: format!("{name}:{case_id}"),
+                message_id: rules.new_message_id(reference, name),
+                to_address: to.to_string(),
+                subject: letter.subject,
+                body: letter.body,
+                in_reply_to: mail.message_id.clone(),
+                references: (!references.is_empty()).then(|| {
+                    references
+                        .iter()
+                        .map(|r| format!("<{r}>"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                }),
+            };
+            let queued = Store::queue_letter(tx, &new_letter, now).await?;
+            Store::insert_event(
+                tx,
+                case_id,
+                now,
+                "letter_queued",
+                "redress",
+                &json!({
+                    "letter": name, "message_id": new_letter.message_id,
+                }),
+            )
+            .await?;
+            Ok(queued)
+        }
+        Err(e) => {
+            let reason = format!("the {name} letter could not be written: {e}");
+            Store::flag_case(tx, case_id, &reason).await?;
+            Store::insert_event(
+                tx,
+                case_id,
+                now,
+                "needs_attention",
+                "redress",
+                &json!({ "reason": reason }),
+            )
+            .await?;
+            Ok(false)
+        }
+    }
+}
+
+async fn set_deadlines(
+    tx: &mut Tx,
+    case_id: i64,
+    deadlines: &[crate::deadlines::Deadline],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for deadline in deadlines {
+        Store::insert_deadline(tx, case_id, deadline, now).await?;
+        Store::insert_event(
+            tx,
+            case_id,
+            now,
+            "deadline_set",
+            "redress",
+            &json!({
+                "kind": deadline.kind, "due_at": deadline.due_at, "rule": deadline.rule,
+            }),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Opens stage 2 on a case whose stage 1 response the customer asks to have reviewed.
+#[allow(clippy::too_many_arguments)]
+async fn escalate(
+    app: &App,
+    tx: &mut Tx,
+    case_id: i64,
+    mail: &ParsedMail,
+    decision: &Decision,
+    message_row: i64,
+    received_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<IngestOutcome, StoreError> {
+    let rules = &app.rules;
+    let row =
+        sqlx::query("SELECT reference, customer_address, customer_name FROM cases WHERE id = $1")
+            .bind(case_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let reference: String = sqlx::Row::try_get(&row, "reference")?;
+    let customer_address: Option<String> = sqlx::Row::try_get(&row, "customer_address")?;
+    let customer_name: Option<String> = sqlx::Row::try_get(&row, "customer_name")?;
+    sqlx::query("UPDATE cases SET stage = 'stage2', status = 'open' WHERE id = $1")
+        .bind(case_id)
+        .execute(&mut **tx)
+        .await?;
+    Store::insert_event(
+        tx,
+        case_id,
+        now,
+        "escalated",
+        "customer",
+        &json!({
+            "from_stage": "stage1", "to_stage": "stage2", "message_row": message_row,
+            "requested_at": received_at, "reasons": decision.reasons,
+        }),
+    )
+    .await?;
+    let deadlines = rules
+        .settings
+        .deadlines
+        .escalation(&rules.calendar, received_at);
+    set_deadlines(tx, case_id, &deadlines, now).await?;
+    let due = |kind: DeadlineKind| {
+        deadlines
+            .iter()
+            .find(|d| d.kind == kind)
+            .map(|d| rules.letter_date(d.due_at))
+    };
+    let org = &rules.settings.organisation;
+    let to = mail
+        .reply_address()
+        .map(|a| a.address.clone())
+        .or(customer_address);
+    if let Some(to) = to {
+        let context = json!({
+            "reference": reference,
+            "customer_name": customer_name.as_deref().unwrap_or("customer"),
+            "organisation_name": org.name,
+            "complaints_address": org.complaints_address,
+            "acknowledge_by": due(DeadlineKind::Stage2Acknowledgement),
+            "respond_by": due(DeadlineKind::Stage2Response).unwrap_or_default(),
+            "ombudsman_contact": org.ombudsman_contact,
+        });
+        queue_reply(
+            app,
+            tx,
+            case_id,
+            &reference,
+            "stage2_receipt",
+            &to,
+            mail,
+            &context,
+            now,
+        )
+        .await?;
+    }
+    Ok(IngestOutcome::AddedToCase {
+        reference,
+        kind: decision.kind.as_str().into(),
+    })
+}
+
 async fn open_case(
     app: &App,
-    tx: &mut crate::store::Tx,
+    tx: &mut Tx,
     mail: &ParsedMail,
     decision: &Decision,
     message_row: i64,
@@ -288,6 +503,7 @@ async fn open_case(
 ) -> Result<IngestOutcome, StoreError> {
     let rules = &app.rules;
     let org = &rules.settings.organisation;
+    let policy = &rules.settings.deadlines;
     let year = received_at
         .with_timezone(&rules.calendar.time_zone())
         .format("%Y")
@@ -295,15 +511,30 @@ async fn open_case(
     let reference =
         Store::next_reference(tx, &org.reference_prefix, year.parse().unwrap_or(2000)).await?;
     let reply_to = mail.reply_address();
-    let attention = if decision.kind == Kind::Unreadable || !mail.problems.is_empty() {
-        Some(format!(
+
+    let mut attention = Vec::new();
+    if decision.kind == Kind::Unreadable || !mail.problems.is_empty() {
+        attention.push(format!(
             "the mail could not be read properly: {}",
             mail.problems.join("; ")
-        ))
-    } else {
-        None
-    };
+        ));
+    }
+    if decision.hazard == Some(Hazard::PossibleEmergency) {
+        attention.push("possible Awaab's Law emergency (damp or mould with a sign of danger): look at it today".to_string());
+    }
+    if decision.representative {
+        attention.push(
+            "written on someone else's behalf: written authorisation needed (procedure §4.1)"
+                .to_string(),
+        );
+    }
+    let attention_reason = (!attention.is_empty()).then(|| attention.join("; "));
+    let unreadable = decision.kind == Kind::Unreadable || !mail.problems.is_empty();
     let is_complaint = decision.kind == Kind::Complaint;
+    let hazard = decision.hazard.map(|h| match h {
+        Hazard::PossibleEmergency => "possible_emergency",
+        Hazard::PossibleSignificant => "possible_significant",
+    });
     let case = NewCase {
         kind: decision.kind.as_str(),
         stage: is_complaint.then_some("stage1"),
@@ -311,18 +542,22 @@ async fn open_case(
         customer_name: mail.from.as_ref().and_then(|f| f.name.as_deref()),
         subject: &mail.subject,
         received_at,
-        attention_reason: attention.as_deref(),
-        service_area: None,
+        attention_reason: attention_reason.as_deref(),
+        service_area: decision.service_area.as_deref(),
         owner: None,
+        themes: &decision.themes,
+        hazard,
+        representative: decision.representative,
     };
     let case_id = Store::insert_case(tx, &reference, &case, now).await?;
     Store::link_message(tx, message_row, case_id).await?;
     Store::insert_event(tx, case_id, now, "case_opened", "redress", &json!({
         "message_row": message_row, "classification": decision.kind, "reasons": decision.reasons,
-        "received_at": received_at,
+        "received_at": received_at, "service_area": decision.service_area, "themes": decision.themes,
+        "hazard": hazard, "representative": decision.representative,
     }))
     .await?;
-    if let Some(reason) = &attention {
+    if let Some(reason) = &attention_reason {
         Store::insert_event(
             tx,
             case_id,
@@ -334,106 +569,82 @@ async fn open_case(
         .await?;
     }
 
-    let mut receipt_queued = false;
+    let mut deadlines = Vec::new();
     if is_complaint {
-        let policy = &rules.settings.deadlines;
-        let deadlines = policy.new_complaint(&rules.calendar, received_at);
-        for deadline in &deadlines {
-            Store::insert_deadline(tx, case_id, deadline, now).await?;
-            Store::insert_event(
-                tx,
-                case_id,
-                now,
-                "deadline_set",
-                "redress",
-                &json!({
-                    "kind": deadline.kind, "due_at": deadline.due_at, "rule": deadline.rule,
-                }),
-            )
-            .await?;
+        deadlines.extend(policy.new_complaint(&rules.calendar, received_at));
+    }
+    if decision.kind == Kind::Feedback {
+        deadlines.extend(policy.feedback(&rules.calendar, received_at));
+    }
+    if matches!(
+        decision.kind,
+        Kind::Complaint | Kind::ServiceRequest | Kind::Feedback
+    ) {
+        match decision.hazard {
+            Some(Hazard::PossibleEmergency) => deadlines.extend(policy.awaab(
+                &rules.calendar,
+                HazardSeverity::Emergency,
+                received_at,
+            )),
+            Some(Hazard::PossibleSignificant) => deadlines.extend(policy.awaab(
+                &rules.calendar,
+                HazardSeverity::Significant,
+                received_at,
+            )),
+            None => {}
         }
+    }
+    set_deadlines(tx, case_id, &deadlines, now).await?;
+
+    let letter = match decision.kind {
+        Kind::Complaint => Some("receipt"),
+        Kind::Compliment => Some("compliment_thanks"),
+        Kind::ServiceRequest => Some("service_request"),
+        _ => None,
+    };
+    let mut receipt_queued = false;
+    if let (Some(name), Some(to), false) = (letter, reply_to, unreadable) {
         let due = |kind: DeadlineKind| {
             deadlines
                 .iter()
                 .find(|d| d.kind == kind)
                 .map(|d| rules.letter_date(d.due_at))
         };
-        if let (Some(to), None) = (reply_to, &attention) {
-            let automatic = policy.acknowledgement == AcknowledgementMode::Automatic;
-            let context = ReceiptContext {
-                reference: &reference,
-                customer_name: mail
-                    .from
-                    .as_ref()
-                    .and_then(|f| f.name.as_deref())
-                    .unwrap_or("customer"),
-                organisation_name: &org.name,
-                complaints_address: &org.complaints_address,
-                received_date: rules.letter_date(received_at),
-                acknowledge_by: due(DeadlineKind::Stage1Acknowledgement),
-                respond_by: due(DeadlineKind::Stage1Response).unwrap_or_default(),
-                ombudsman_contact: &org.ombudsman_contact,
-                original_subject: &mail.subject,
-                automatic_acknowledgement: automatic,
-            };
-            match rules.letters.render("receipt", &context) {
-                Ok(letter) => {
-                    let mut references: Vec<String> = mail.references.clone();
-                    if let Some(id) = &mail.message_id {
-                        references.push(id.clone());
-                    }
-                    let new_letter = NewLetter {
-                        case_id: Some(case_id),
-                        kind: "receipt".into(),
-                        dedupe_key: format!("receipt:{case_id}"),
-                        message_id: rules.new_message_id(&reference, "receipt"),
-                        to_address: to.address.clone(),
-                        subject: letter.subject,
-                        body: letter.body,
-                        in_reply_to: mail.message_id.clone(),
-                        references: (!references.is_empty()).then(|| {
-                            references
-                                .iter()
-                                .map(|r| format!("<{r}>"))
-                                .collect::<Vec<_>>()
-                                .join(" ")
-                        }),
-                    };
-                    receipt_queued = Store::queue_letter(tx, &new_letter, now).await?;
-                    Store::insert_event(
-                        tx,
-                        case_id,
-                        now,
-                        "letter_queued",
-                        "redress",
-                        &json!({
-                            "letter": "receipt", "message_id": new_letter.message_id,
-                            "counts_as_acknowledgement": automatic,
-                        }),
-                    )
-                    .await?;
-                }
-                Err(e) => {
-                    let reason = format!("the receipt letter could not be written: {e}");
-                    Store::flag_case(tx, case_id, &reason).await?;
-                    Store::insert_event(
-                        tx,
-                        case_id,
-                        now,
-                        "needs_attention",
-                        "redress",
-                        &json!({ "reason": reason }),
-                    )
-                    .await?;
-                }
-            }
-        }
+        let context = ReceiptContext {
+            reference: &reference,
+            customer_name: mail
+                .from
+                .as_ref()
+                .and_then(|f| f.name.as_deref())
+                .unwrap_or("customer"),
+            organisation_name: &org.name,
+            complaints_address: &org.complaints_address,
+            received_date: rules.letter_date(received_at),
+            acknowledge_by: due(DeadlineKind::Stage1Acknowledgement),
+            respond_by: due(DeadlineKind::Stage1Response).unwrap_or_default(),
+            ombudsman_contact: &org.ombudsman_contact,
+            original_subject: &mail.subject,
+            automatic_acknowledgement: policy.acknowledgement == AcknowledgementMode::Automatic,
+            service_area: decision.service_area.as_deref(),
+        };
+        receipt_queued = queue_reply(
+            app,
+            tx,
+            case_id,
+            &reference,
+            name,
+            &to.address,
+            mail,
+            &context,
+            now,
+        )
+        .await?;
     }
     Ok(IngestOutcome::NewCase {
         reference,
         kind: decision.kind.as_str().into(),
         receipt_queued,
-        needs_attention: attention.is_some(),
+        needs_attention: attention_reason.is_some(),
     })
 }
 

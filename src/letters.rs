@@ -88,6 +88,33 @@ const TEMPLATES: &[(&str, &[Required])] = &[
         ],
     ),
     (
+        "compliment_thanks",
+        &[req("reference", "the case reference", true)],
+    ),
+    (
+        "service_request",
+        &[
+            req("reference", "the case reference", true),
+            req(
+                "ombudsman_contact",
+                "the Housing Ombudsman's contact details",
+                false,
+            ),
+        ],
+    ),
+    (
+        "stage2_receipt",
+        &[
+            req("reference", "the case reference", true),
+            req("respond_by", "the date the response is due", false),
+            req(
+                "ombudsman_contact",
+                "the Housing Ombudsman's contact details",
+                false,
+            ),
+        ],
+    ),
+    (
         "extension",
         &[
             req("reference", "the case reference", true),
@@ -214,12 +241,14 @@ fn sample_context() -> BTreeMap<String, Value> {
         ("ombudsman_contact", "Housing Ombudsman Service"),
         ("original_subject", "Broken boiler"),
         ("stage_name", "stage 1"),
+        ("service_area", "Repairs"),
         ("understanding", "The boiler has failed twice."),
         ("outcome_sought", "A new boiler."),
         ("handler_name", "A. Handler"),
         ("reason", "We are waiting for a surveyor's report."),
         ("previous_due", "Monday 14 December 2026"),
         ("stage_name", "stage 1"),
+        ("service_area", "Repairs"),
         ("understanding", "The boiler has failed twice."),
         ("outcome_sought", "A new boiler."),
         ("handler_name", "A. Handler"),

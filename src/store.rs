@@ -69,9 +69,12 @@ pub struct CaseRow {
     pub attention_reason: Option<String>,
     pub service_area: Option<String>,
     pub owner: Option<String>,
+    pub themes: Vec<String>,
+    pub hazard: Option<String>,
+    pub representative: bool,
 }
 
-const CASE_COLUMNS: &str = "id, reference, kind, stage, status, customer_address, customer_name, subject, received_at, needs_attention, attention_reason, service_area, owner";
+const CASE_COLUMNS: &str = "id, reference, kind, stage, status, customer_address, customer_name, subject, received_at, needs_attention, attention_reason, service_area, owner, themes, hazard, representative";
 
 fn case_from_row(row: &AnyRow) -> Result<CaseRow, sqlx::Error> {
     Ok(CaseRow {
@@ -88,6 +91,9 @@ fn case_from_row(row: &AnyRow) -> Result<CaseRow, sqlx::Error> {
         attention_reason: row.try_get("attention_reason")?,
         service_area: row.try_get("service_area")?,
         owner: row.try_get("owner")?,
+        themes: serde_json::from_str(&row.try_get::<String, _>("themes")?).unwrap_or_default(),
+        hazard: row.try_get("hazard")?,
+        representative: row.try_get::<i64, _>("representative")? != 0,
     })
 }
 
@@ -208,6 +214,9 @@ pub struct NewCase<'a> {
     pub attention_reason: Option<&'a str>,
     pub service_area: Option<&'a str>,
     pub owner: Option<&'a str>,
+    pub themes: &'a [String],
+    pub hazard: Option<&'a str>,
+    pub representative: bool,
 }
 
 /// A letter to queue.
@@ -478,8 +487,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
         let row = sqlx::query(
-            "INSERT INTO cases (reference, kind, stage, status, customer_address, customer_name, subject, received_at, needs_attention, attention_reason, service_area, owner, created_at)
-             VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+            "INSERT INTO cases (reference, kind, stage, status, customer_address, customer_name, subject, received_at, needs_attention, attention_reason, service_area, owner, created_at, themes, hazard, representative)
+             VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
         )
         .bind(reference)
         .bind(case.kind)
@@ -493,6 +502,9 @@ impl Store {
         .bind(case.service_area)
         .bind(case.owner)
         .bind(ts(now))
+        .bind(serde_json::to_string(case.themes).unwrap_or_else(|_| "[]".into()))
+        .bind(case.hazard)
+        .bind(i64::from(case.representative))
         .fetch_one(&mut **tx)
         .await?;
         Ok(row.try_get("id")?)

@@ -85,10 +85,24 @@ async fn a_complaint_gets_a_receipt_with_its_reference() {
         kinds.contains(&"case_opened") && kinds.contains(&"letter_sent"),
         "{kinds:?}"
     );
+    let kinds: Vec<&str> = detail.deadlines.iter().map(|d| d.kind.as_str()).collect();
     assert_eq!(
-        detail.deadlines.len(),
-        2,
-        "stage 1 acknowledgement and response"
+        kinds,
+        [
+            "stage1_acknowledgement",
+            "stage1_response",
+            "awaab_investigation",
+            "awaab_written_summary",
+            "awaab_safety_work"
+        ],
+        "the complaint's deadlines, and Awaab's Law's on their own clock for a mould report"
+    );
+    assert_eq!(detail.case.hazard.as_deref(), Some("possible_significant"));
+    assert!(
+        detail
+            .case
+            .themes
+            .contains(&"damp, mould and condensation".to_string())
     );
 }
 

@@ -61,6 +61,9 @@ async fn events_are_append_only(store: &Store) {
         attention_reason: None,
         service_area: None,
         owner: None,
+        themes: &[],
+        hazard: None,
+        representative: false,
     };
     let id = Store::insert_case(&mut tx, &reference, &case, at("2026-11-23T10:00:00Z"))
         .await

@@ -44,8 +44,8 @@ async fn acknowledging_and_extending_move_the_response_deadline() {
             &env.customer,
             &env.complaints,
             &format!("wf-{}", env.customer),
-            "Damp in the kitchen",
-            "Black mould again.",
+            "Kitchen repair",
+            "The kitchen repair was left unfinished again.",
         ),
         Some(at("2026-11-20T09:00:00Z")),
     )

@@ -134,12 +134,15 @@ message_id_domain = "redress.example.test"
 holidays_file = "{holidays}"
 [templates]
 dir = "{templates}"
+[classification]
+rules_file = "{rules}"
 {extra_toml}
 "#,
             imap = stack.imap_port,
             smtp = stack.smtp_port,
             holidays = repo().join("config/bank-holidays.json").display(),
             templates = repo().join("config/templates").display(),
+            rules = repo().join("config/classification.toml").display(),
         );
         let config_path = dir.path().join("redress.toml");
         std::fs::write(&config_path, config).expect("write config");
