@@ -339,7 +339,11 @@ impl Classifier {
         let text = Self::own_words(mail);
         let dissatisfied = self.dissatisfaction.fired(&text);
         if let Some(case) = known_case {
-            let escalation = self.escalation.fired(&text);
+            // A reply's subject is usually ours ("Re: Our response to your complaint ..."): only
+            // the customer's own new words count towards a review request.
+            let body = strip_quoted(&mail.text_body);
+            let escalation = self.escalation.fired(&body);
+            let dissatisfied = self.dissatisfaction.fired(&body);
             let response_sent_at_stage1 =
                 case.stage.as_deref() == Some("stage1") && case.response_sent;
             if response_sent_at_stage1 && (!escalation.is_empty() || !dissatisfied.is_empty()) {

@@ -106,6 +106,27 @@ pub enum CaseCommand {
         #[arg(long, default_value = "Complaints Team")]
         by: String,
     },
+    /// Send the stage response; refused unless it has every element the Code requires.
+    Respond {
+        reference: String,
+        /// upheld, partly-upheld or not-upheld.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// The reasons for the decisions made.
+        #[arg(long, default_value = "")]
+        reasons: String,
+        /// The remedy offered to put things right (or "none" and why).
+        #[arg(long, default_value = "")]
+        remedy: String,
+        /// An outstanding action, "WHAT|OWNER|YYYY-MM-DD" (repeat for several); each is tracked like a deadline.
+        #[arg(long = "action")]
+        actions: Vec<String>,
+        /// State that nothing is outstanding.
+        #[arg(long)]
+        no_outstanding_actions: bool,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
     /// Extend the response deadline, telling the customer why (within the configured maximum).
     Extend {
         reference: String,
@@ -222,6 +243,35 @@ async fn case_action(app: &App, command: CaseCommand, clock: &Clock) -> Result<(
             reason,
             by,
         } => workflow::extend(app, &reference, &by, days, &reason, now).await?,
+        CaseCommand::Respond {
+            reference,
+            outcome,
+            reasons,
+            remedy,
+            actions,
+            no_outstanding_actions,
+            by,
+        } => {
+            let outcome = match outcome {
+                Some(text) => Some(workflow::Outcome::parse(&text).ok_or_else(|| {
+                    anyhow::anyhow!("--outcome `{text}`: use upheld, partly-upheld or not-upheld")
+                })?),
+                None => None,
+            };
+            let actions = actions
+                .iter()
+                .map(|a| workflow::OutstandingAction::parse(a))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow::anyhow!("--action {e}"))?;
+            let response = workflow::Response {
+                outcome,
+                reasons,
+                remedy,
+                actions,
+                no_outstanding_actions,
+            };
+            workflow::respond(app, &reference, &by, &response, now).await?
+        }
     };
     println!(
         "{} {}: response now due {}{}",

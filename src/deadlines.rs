@@ -80,6 +80,8 @@ pub enum DeadlineKind {
     AwaabInvestigation,
     AwaabWrittenSummary,
     AwaabSafetyWork,
+    /// An action promised in a response, tracked until it is done.
+    OutstandingAction,
 }
 
 impl DeadlineKind {
@@ -95,6 +97,7 @@ impl DeadlineKind {
             DeadlineKind::AwaabInvestigation => "awaab_investigation",
             DeadlineKind::AwaabWrittenSummary => "awaab_written_summary",
             DeadlineKind::AwaabSafetyWork => "awaab_safety_work",
+            DeadlineKind::OutstandingAction => "outstanding_action",
         }
     }
 
@@ -110,6 +113,7 @@ impl DeadlineKind {
             DeadlineKind::AwaabInvestigation,
             DeadlineKind::AwaabWrittenSummary,
             DeadlineKind::AwaabSafetyWork,
+            DeadlineKind::OutstandingAction,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == name)
@@ -131,6 +135,7 @@ impl DeadlineKind {
                 "Awaab's Law: written summary of the investigation"
             }
             DeadlineKind::AwaabSafetyWork => "Awaab's Law: start safety work",
+            DeadlineKind::OutstandingAction => "an action promised in a response",
         }
     }
 }

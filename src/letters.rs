@@ -115,6 +115,21 @@ const TEMPLATES: &[(&str, &[Required])] = &[
         ],
     ),
     (
+        "response",
+        &[
+            req("reference", "the case reference", true),
+            req("stage_name", "the complaint stage", false),
+            req("outcome", "the outcome of the complaint", false),
+            req("reasons", "the reasons for the decisions made", false),
+            req("remedy", "the remedy offered to put things right", false),
+            req(
+                "ombudsman_contact",
+                "how to escalate, including the Housing Ombudsman's details",
+                false,
+            ),
+        ],
+    ),
+    (
         "extension",
         &[
             req("reference", "the case reference", true),
@@ -242,6 +257,9 @@ fn sample_context() -> BTreeMap<String, Value> {
         ("original_subject", "Broken boiler"),
         ("stage_name", "stage 1"),
         ("service_area", "Repairs"),
+        ("outcome", "upheld"),
+        ("reasons", "We did not attend when we said we would."),
+        ("remedy", "We will pay £50 compensation."),
         ("understanding", "The boiler has failed twice."),
         ("outcome_sought", "A new boiler."),
         ("handler_name", "A. Handler"),
@@ -249,6 +267,9 @@ fn sample_context() -> BTreeMap<String, Value> {
         ("previous_due", "Monday 14 December 2026"),
         ("stage_name", "stage 1"),
         ("service_area", "Repairs"),
+        ("outcome", "upheld"),
+        ("reasons", "We did not attend when we said we would."),
+        ("remedy", "We will pay £50 compensation."),
         ("understanding", "The boiler has failed twice."),
         ("outcome_sought", "A new boiler."),
         ("handler_name", "A. Handler"),
@@ -258,6 +279,8 @@ fn sample_context() -> BTreeMap<String, Value> {
         ctx.insert(key.to_string(), Value::from(value));
     }
     ctx.insert("automatic_acknowledgement".into(), Value::from(false));
+    ctx.insert("final_stage".into(), Value::from(false));
+    ctx.insert("actions".into(), Value::from(Vec::<Value>::new()));
     ctx
 }
 

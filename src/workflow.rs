@@ -40,6 +40,8 @@ pub enum WorkflowError {
     Empty(&'static str),
     #[error("case {0} has no customer address to write to")]
     NoAddress(String),
+    #[error(transparent)]
+    Incomplete(IncompleteResponse),
     #[error("letter {name} could not be written: {message}")]
     Letter { name: &'static str, message: String },
 }
@@ -387,6 +389,191 @@ pub async fn extend(
         reference: case.reference,
         action: "extended",
         response_due: deadline.due_at,
+        letter_queued: queued,
+    })
+}
+
+/// The outcome of a complaint at a stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Upheld,
+    PartlyUpheld,
+    NotUpheld,
+}
+
+impl Outcome {
+    /// Parses `upheld`, `partly-upheld` / `partly_upheld`, `not-upheld` / `not_upheld`.
+    pub fn parse(text: &str) -> Option<Outcome> {
+        match text.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "upheld" => Some(Outcome::Upheld),
+            "partly-upheld" | "partially-upheld" => Some(Outcome::PartlyUpheld),
+            "not-upheld" => Some(Outcome::NotUpheld),
+            _ => None,
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Outcome::Upheld => "upheld",
+            Outcome::PartlyUpheld => "partly upheld",
+            Outcome::NotUpheld => "not upheld",
+        }
+    }
+}
+
+/// An action promised in a response: what, who owns it, and by when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutstandingAction {
+    pub what: String,
+    pub owner: String,
+    pub due: chrono::NaiveDate,
+}
+
+impl OutstandingAction {
+    /// Parses `WHAT|OWNER|YYYY-MM-DD`.
+    pub fn parse(text: &str) -> Result<OutstandingAction, String> {
+        let parts: Vec<&str> = text.split('|').map(str::trim).collect();
+        let [what, owner, due] = parts.as_slice() else {
+            return Err(format!(
+                "`{text}`: write an action as \"WHAT|OWNER|YYYY-MM-DD\""
+            ));
+        };
+        if what.is_empty() || owner.is_empty() {
+            return Err(format!(
+                "`{text}`: an action needs what is to be done and who owns it"
+            ));
+        }
+        let due = chrono::NaiveDate::parse_from_str(due, "%Y-%m-%d")
+            .map_err(|_| format!("`{text}`: `{due}` is not a date (YYYY-MM-DD)"))?;
+        Ok(OutstandingAction {
+            what: what.to_string(),
+            owner: owner.to_string(),
+            due,
+        })
+    }
+}
+
+/// What a stage response must say (Code §5.15/§6.19, procedure §4.25/§4.41). The stage comes from
+/// the case and how to escalate from the template.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub outcome: Option<Outcome>,
+    pub reasons: String,
+    pub remedy: String,
+    pub actions: Vec<OutstandingAction>,
+    /// The handler states there is nothing outstanding (so an empty list is a decision, not an omission).
+    pub no_outstanding_actions: bool,
+}
+
+/// Why a response was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("the response lacks what the Code requires: {}", .missing.join("; "))]
+pub struct IncompleteResponse {
+    pub missing: Vec<&'static str>,
+}
+
+impl Response {
+    /// Every element the Code requires, or what is missing.
+    pub fn check(&self) -> Result<Outcome, IncompleteResponse> {
+        let mut missing = Vec::new();
+        if self.outcome.is_none() {
+            missing.push("the outcome (--outcome upheld|partly-upheld|not-upheld)");
+        }
+        if self.reasons.trim().is_empty() {
+            missing.push("the reasons for the decisions (--reasons)");
+        }
+        if self.remedy.trim().is_empty() {
+            missing.push("the remedy offered, or \"none\" with why (--remedy)");
+        }
+        if self.actions.is_empty() && !self.no_outstanding_actions {
+            missing.push("the outstanding actions (--action \"WHAT|OWNER|YYYY-MM-DD\", or --no-outstanding-actions)");
+        }
+        match (self.outcome, missing.is_empty()) {
+            (Some(outcome), true) => Ok(outcome),
+            _ => Err(IncompleteResponse { missing }),
+        }
+    }
+}
+
+/// Sends the stage response: refuses unless it has every element the Code requires; marks the
+/// response deadline met; tracks each outstanding action as a deadline; closes the case after stage 2.
+pub async fn respond(
+    app: &App,
+    reference: &str,
+    handler: &str,
+    response: &Response,
+    now: DateTime<Utc>,
+) -> Result<ActionReport, WorkflowError> {
+    let outcome = response.check().map_err(WorkflowError::Incomplete)?;
+    let case = open_case(app, reference, "respond").await?;
+    let stage = stage_of(&case)?;
+    let (ack_kind, response_kind) = kinds(stage);
+    let mut tx = app.store.begin().await?;
+    let due = open_deadline(&mut tx, case.id, response_kind).await?;
+    Store::close_deadline(&mut tx, case.id, ack_kind, "met", now).await?;
+    Store::close_deadline(&mut tx, case.id, response_kind, "met", now).await?;
+    Store::insert_event(&mut tx, case.id, now, "responded", handler, &json!({
+        "stage": stage_key(stage), "outcome": outcome, "reasons": response.reasons, "remedy": response.remedy,
+        "actions": response.actions, "due_at": due, "on_time": due.map(|d| now <= d),
+    }))
+    .await?;
+    let calendar = &app.rules.calendar;
+    for action in &response.actions {
+        let deadline = crate::deadlines::Deadline {
+            kind: DeadlineKind::OutstandingAction,
+            due_at: calendar.close_of_business(action.due),
+            rule: format!(
+                "promised in the {} response: {} (owner: {})",
+                stage_name(stage),
+                action.what,
+                action.owner
+            ),
+        };
+        Store::insert_deadline(&mut tx, case.id, &deadline, now).await?;
+    }
+    let final_stage = stage == Stage::Stage2;
+    if final_stage {
+        sqlx::query("UPDATE cases SET status = 'closed' WHERE id = $1")
+            .bind(case.id)
+            .execute(&mut *tx)
+            .await?;
+        Store::insert_event(
+            &mut tx,
+            case.id,
+            now,
+            "closed",
+            handler,
+            &json!({ "reason": "stage 2 response sent: procedure complete" }),
+        )
+        .await?;
+    }
+    let mut ctx = letter_base(app, &case, stage, handler);
+    ctx.insert("outcome".into(), json!(outcome.words()));
+    ctx.insert("reasons".into(), json!(response.reasons));
+    ctx.insert("remedy".into(), json!(response.remedy));
+    ctx.insert("final_stage".into(), json!(final_stage));
+    ctx.insert(
+        "actions".into(),
+        json!(response.actions.iter().map(|a| json!({
+            "what": a.what, "owner": a.owner, "due": app.rules.letter_date(calendar.close_of_business(a.due)),
+        })).collect::<Vec<_>>()),
+    );
+    let queued = queue(
+        app,
+        &mut tx,
+        &case,
+        "response",
+        format!("response:{}:{}", case.id, stage_key(stage)),
+        &ctx,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ActionReport {
+        reference: case.reference,
+        action: "responded",
+        response_due: due.unwrap_or(now),
         letter_queued: queued,
     })
 }
