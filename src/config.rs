@@ -125,6 +125,34 @@ pub struct OrganisationSettings {
     pub ombudsman_contact: String,
 }
 
+/// Who owns what (procedure §4.17–4.19: stage 1 with the Complaints Manager; §4.31–4.36: stage 2
+/// with a Head of Service or Director).
+#[derive(Debug, Clone, Default)]
+pub struct RoutingSettings {
+    /// Owner of cases whose service area has no address of its own, and of stage 1 complaints by default.
+    pub complaints_manager: Option<String>,
+    /// Owner of stage 2 reviews; told when a deadline is missed.
+    pub manager: Option<String>,
+    /// Service area → handler or team address.
+    pub service_areas: BTreeMap<String, String>,
+    /// Domains whose senders are staff.
+    pub staff_domains: Vec<String>,
+}
+
+impl RoutingSettings {
+    /// Who owns a new case in `area` at `stage`.
+    pub fn owner_for(&self, area: Option<&str>, stage: Option<&str>) -> Option<String> {
+        if stage == Some("stage2") {
+            return self
+                .manager
+                .clone()
+                .or_else(|| self.complaints_manager.clone());
+        }
+        area.and_then(|a| self.service_areas.get(a).cloned())
+            .or_else(|| self.complaints_manager.clone())
+    }
+}
+
 /// All settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -137,6 +165,7 @@ pub struct Settings {
     pub classification_rules: PathBuf,
     pub calendar: CalendarSettings,
     pub deadlines: DeadlinePolicy,
+    pub routing: RoutingSettings,
 }
 
 /// Where the working-day calendar comes from.
@@ -188,6 +217,16 @@ struct RawFile {
     deadlines: Option<RawDeadlines>,
     templates: Option<RawTemplates>,
     classification: Option<RawClassification>,
+    routing: Option<RawRouting>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRouting {
+    complaints_manager: Option<String>,
+    manager: Option<String>,
+    service_areas: Option<BTreeMap<String, String>>,
+    staff_domains: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -552,7 +591,43 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from("classification.toml")),
         );
 
+        let routing = match raw.routing {
+            None => RoutingSettings::default(),
+            Some(r) => {
+                let check =
+                    |key: &str, value: Option<String>| -> Result<Option<String>, ConfigError> {
+                        match value {
+                            None => Ok(None),
+                            Some(v) => address_of(&v).map(Some).ok_or_else(|| {
+                                invalid(
+                                    key,
+                                    format!("`{v}` is not an e-mail address"),
+                                    "write an address such as \"repairs@example.org\"",
+                                )
+                            }),
+                        }
+                    };
+                let mut service_areas = BTreeMap::new();
+                for (area, address) in r.service_areas.unwrap_or_default() {
+                    let key = format!("routing.service_areas.\"{area}\"");
+                    service_areas.insert(area, check(&key, Some(address))?.unwrap_or_default());
+                }
+                RoutingSettings {
+                    complaints_manager: check("routing.complaints_manager", r.complaints_manager)?,
+                    manager: check("routing.manager", r.manager)?,
+                    service_areas,
+                    staff_domains: r
+                        .staff_domains
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|d| d.to_ascii_lowercase())
+                        .collect(),
+                }
+            }
+        };
+
         Ok(Settings {
+            routing,
             classification_rules,
             mailbox,
             smtp,

@@ -245,6 +245,22 @@ pub async fn ingest(
                     ),
                 )
                 .await?;
+                let owner: Vec<String> = owner_of(&mut tx, case_id).await?.into_iter().collect();
+                let details = format!(
+                    "Our {} to the customer could not be delivered. Contact them another way.",
+                    letter.kind
+                );
+                notify(
+                    app,
+                    &mut tx,
+                    case_id,
+                    "Our letter to the customer bounced",
+                    &details,
+                    &owner,
+                    &format!("bounce:{message_row}"),
+                    now,
+                )
+                .await?;
             }
             IngestOutcome::AddedToCase {
                 reference: reference_in_tx(&mut tx, case_id).await?,
@@ -256,6 +272,22 @@ pub async fn ingest(
         },
         (Kind::Reply, Some(case_id)) => {
             Store::link_message(&mut tx, message_row, case_id).await?;
+            let owner: Vec<String> = owner_of(&mut tx, case_id).await?.into_iter().collect();
+            let details = format!(
+                "The customer wrote again ({} attachment(s)). Read it with `redress cases show`.",
+                mail.attachments.len()
+            );
+            notify(
+                app,
+                &mut tx,
+                case_id,
+                "The customer wrote again",
+                &details,
+                &owner,
+                &format!("reply:{message_row}"),
+                now,
+            )
+            .await?;
             Store::insert_event(&mut tx, case_id, now, "correspondence_received", "customer", &json!({
                 "message_row": message_row, "from": mail.from.as_ref().map(|f| &f.address),
                 "subject": mail.subject, "attachments": mail.attachments.len(), "reasons": decision.reasons,
@@ -387,6 +419,108 @@ async fn queue_reply(
     }
 }
 
+/// Tells staff about a case: renders the notice (customer named, never their address) and queues
+/// it to each recipient once per `dedupe`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn notify(
+    app: &App,
+    tx: &mut Tx,
+    case_id: i64,
+    headline: &str,
+    details: &str,
+    recipients: &[String],
+    dedupe: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if recipients.is_empty() {
+        return Ok(());
+    }
+    let rules = &app.rules;
+    let case = sqlx::query("SELECT reference, kind, stage, customer_name, subject, service_area FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let next = sqlx::query("SELECT kind, due_at FROM deadlines WHERE case_id = $1 AND status = 'open' ORDER BY due_at LIMIT 1")
+        .bind(case_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let next_deadline = match next {
+        Some(row) => {
+            let kind: String = sqlx::Row::try_get(&row, "kind")?;
+            let due: i64 = sqlx::Row::try_get(&row, "due_at")?;
+            let what = DeadlineKind::parse(&kind)
+                .map(DeadlineKind::describe)
+                .unwrap_or("deadline");
+            Some(format!(
+                "{what} by {}",
+                rules.calendar_time(crate::store::from_ts(due))
+            ))
+        }
+        None => None,
+    };
+    let reference: String = sqlx::Row::try_get(&case, "reference")?;
+    let context = json!({
+        "reference": reference,
+        "kind": sqlx::Row::try_get::<String, _>(&case, "kind")?,
+        "stage": sqlx::Row::try_get::<Option<String>, _>(&case, "stage")?,
+        "customer_name": sqlx::Row::try_get::<Option<String>, _>(&case, "customer_name")?.unwrap_or_else(|| "(no name given)".into()),
+        "subject": sqlx::Row::try_get::<String, _>(&case, "subject")?,
+        "service_area": sqlx::Row::try_get::<Option<String>, _>(&case, "service_area")?,
+        "next_deadline": next_deadline,
+        "headline": headline,
+        "details": details,
+    });
+    let letter = match rules.letters.render("notice", &context) {
+        Ok(letter) => letter,
+        Err(e) => {
+            Store::flag_case(
+                tx,
+                case_id,
+                &format!("a notice to staff could not be written: {e}"),
+            )
+            .await?;
+            return Ok(());
+        }
+    };
+    for recipient in recipients {
+        let message_id = rules.new_message_id(&reference, "notice");
+        Store::queue_letter(
+            tx,
+            &NewLetter {
+                case_id: Some(case_id),
+                kind: "notice".into(),
+                dedupe_key: format!("notice:{dedupe}:{recipient}"),
+                message_id,
+                to_address: recipient.clone(),
+                subject: letter.subject.clone(),
+                body: letter.body.clone(),
+                in_reply_to: None,
+                references: None,
+            },
+            now,
+        )
+        .await?;
+    }
+    Store::insert_event(
+        tx,
+        case_id,
+        now,
+        "staff_notified",
+        "redress",
+        &json!({ "headline": headline, "to": recipients }),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn owner_of(tx: &mut Tx, case_id: i64) -> Result<Option<String>, StoreError> {
+    let row = sqlx::query("SELECT owner FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(sqlx::Row::try_get(&row, "owner")?)
+}
+
 async fn set_deadlines(
     tx: &mut Tx,
     case_id: i64,
@@ -431,8 +565,10 @@ async fn escalate(
     let reference: String = sqlx::Row::try_get(&row, "reference")?;
     let customer_address: Option<String> = sqlx::Row::try_get(&row, "customer_address")?;
     let customer_name: Option<String> = sqlx::Row::try_get(&row, "customer_name")?;
-    sqlx::query("UPDATE cases SET stage = 'stage2', status = 'open' WHERE id = $1")
+    let manager = rules.settings.routing.owner_for(None, Some("stage2"));
+    sqlx::query("UPDATE cases SET stage = 'stage2', status = 'open', owner = COALESCE($2, owner) WHERE id = $1")
         .bind(case_id)
+        .bind(manager.clone())
         .execute(&mut **tx)
         .await?;
     Store::insert_event(
@@ -486,6 +622,22 @@ async fn escalate(
         )
         .await?;
     }
+    let recipients: Vec<String> = manager.into_iter().collect();
+    let details = format!(
+        "The customer asked for a stage 2 review on {}.",
+        rules.calendar_time(received_at)
+    );
+    notify(
+        app,
+        tx,
+        case_id,
+        "Stage 2 review requested: the case is now yours",
+        &details,
+        &recipients,
+        &format!("escalated:{message_row}"),
+        now,
+    )
+    .await?;
     Ok(IngestOutcome::AddedToCase {
         reference,
         kind: decision.kind.as_str().into(),
@@ -535,6 +687,10 @@ async fn open_case(
         Hazard::PossibleEmergency => "possible_emergency",
         Hazard::PossibleSignificant => "possible_significant",
     });
+    let owner = rules.settings.routing.owner_for(
+        decision.service_area.as_deref(),
+        is_complaint.then_some("stage1"),
+    );
     let case = NewCase {
         kind: decision.kind.as_str(),
         stage: is_complaint.then_some("stage1"),
@@ -544,7 +700,7 @@ async fn open_case(
         received_at,
         attention_reason: attention_reason.as_deref(),
         service_area: decision.service_area.as_deref(),
-        owner: None,
+        owner: owner.as_deref(),
         themes: &decision.themes,
         hazard,
         representative: decision.representative,
@@ -640,6 +796,32 @@ async fn open_case(
         )
         .await?;
     }
+    let headline = match decision.kind {
+        Kind::Complaint => "New stage 1 complaint assigned to you",
+        Kind::Compliment => "A compliment for your team",
+        Kind::ServiceRequest => "A service request for your team",
+        Kind::Feedback => "Feedback for your team (no response wanted)",
+        _ => "A mail that needs a person",
+    };
+    let mut details = format!("Received {}.", rules.calendar_time(received_at));
+    if let Some(reason) = &attention_reason {
+        details.push_str(&format!(" NEEDS ATTENTION: {reason}."));
+    }
+    if !decision.themes.is_empty() {
+        details.push_str(&format!(" Themes: {}.", decision.themes.join(", ")));
+    }
+    let recipients: Vec<String> = owner.into_iter().collect();
+    notify(
+        app,
+        tx,
+        case_id,
+        headline,
+        &details,
+        &recipients,
+        &format!("new:{case_id}"),
+        now,
+    )
+    .await?;
     Ok(IngestOutcome::NewCase {
         reference,
         kind: decision.kind.as_str().into(),

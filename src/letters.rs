@@ -130,6 +130,14 @@ const TEMPLATES: &[(&str, &[Required])] = &[
         ],
     ),
     (
+        "notice",
+        &[
+            req("reference", "the case reference", true),
+            req("headline", "what happened", false),
+            req("details", "the details", false),
+        ],
+    ),
+    (
         "extension",
         &[
             req("reference", "the case reference", true),
@@ -258,6 +266,15 @@ fn sample_context() -> BTreeMap<String, Value> {
         ("stage_name", "stage 1"),
         ("service_area", "Repairs"),
         ("outcome", "upheld"),
+        ("headline", "New complaint assigned to you"),
+        ("details", "Received Monday."),
+        ("kind", "complaint"),
+        ("stage", "stage1"),
+        ("subject", "Broken boiler"),
+        (
+            "next_deadline",
+            "stage 1 acknowledgement due Monday 30 November 2026",
+        ),
         ("reasons", "We did not attend when we said we would."),
         ("remedy", "We will pay £50 compensation."),
         ("understanding", "The boiler has failed twice."),

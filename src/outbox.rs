@@ -194,7 +194,12 @@ pub fn build_letter(
     if let Some(refs) = &letter.references {
         builder = builder.references(refs.clone());
     }
-    let auto = if letter.kind.starts_with("reminder") {
+    // Letters answering a customer's mail are auto-replied; notices, reminders and digests to
+    // staff are auto-generated (RFC 3834).
+    let auto = if letter.kind == "notice"
+        || letter.kind == "digest"
+        || letter.kind.starts_with("reminder")
+    {
         "auto-generated"
     } else {
         "auto-replied"

@@ -293,3 +293,113 @@ async fn compliments_and_service_requests_get_their_own_letters() {
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
 }
+
+/// Routing: each new case is assigned by service area (complaints manager as fallback) and its
+/// owner is told; a customer's further mail reaches the owner too.
+#[tokio::test(flavor = "multi_thread")]
+async fn owners_are_assigned_by_service_area_and_told() {
+    let manager = unique_address("complaints-manager");
+    let head = unique_address("head-of-service");
+    let repairs = unique_address("repairs-team");
+    let env = TestEnv::with(
+        Db::Sqlite,
+        &format!(
+            "[routing]\ncomplaints_manager = \"{manager}\"\nmanager = \"{head}\"\n[routing.service_areas]\n\"Repairs\" = \"Repairs Team <{repairs}>\"\n"
+        ),
+    );
+    let noisy = unique_address("noisy");
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("rt1-{}", env.customer),
+            "Boiler",
+            "The boiler repair was never done and the engineer never came back.",
+        ),
+        None,
+    )
+    .await;
+    env.append(
+        &complaint(
+            &noisy,
+            &env.complaints,
+            &format!("rt2-{noisy}"),
+            "Noise",
+            "The anti-social noise from my neighbour is unacceptable.",
+        ),
+        None,
+    )
+    .await;
+    let app = env.app().await;
+    run_once(&app, &env.sender(), &Clock::system())
+        .await
+        .expect("pass");
+
+    let cases = app.store.list_cases(5).await.expect("list");
+    let boiler = cases
+        .iter()
+        .find(|c| c.subject == "Boiler")
+        .expect("boiler case");
+    let noise = cases
+        .iter()
+        .find(|c| c.subject == "Noise")
+        .expect("noise case");
+    assert_eq!(boiler.service_area.as_deref(), Some("Repairs"));
+    assert_eq!(boiler.owner.as_deref(), Some(repairs.as_str()));
+    assert_eq!(noise.service_area.as_deref(), Some("Communities"));
+    assert_eq!(
+        noise.owner.as_deref(),
+        Some(manager.as_str()),
+        "no address for Communities: the complaints manager"
+    );
+
+    let notice = parse(&env.wait_for_mails(&repairs, "INBOX", 1).await[0].raw);
+    assert!(
+        notice.subject.contains("New stage 1 complaint")
+            && notice.subject.contains(&boiler.reference),
+        "{}",
+        notice.subject
+    );
+    assert!(
+        notice.text_body.contains("Jane Tenant"),
+        "names the customer"
+    );
+    assert!(
+        !notice.text_body.contains(&env.customer),
+        "never the customer's address"
+    );
+    assert!(
+        notice.text_body.contains("stage 1 acknowledgement by"),
+        "{}",
+        notice.text_body
+    );
+    assert!(
+        notice
+            .text_body
+            .contains(&format!("redress case acknowledge {}", boiler.reference))
+    );
+    assert_eq!(notice.header("auto-submitted"), Some("auto-generated"));
+    env.wait_for_mails(&manager, "INBOX", 1).await;
+
+    // The customer writes again: the owner hears of it.
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("rt3-{}", env.customer),
+            &format!("Re: {}", boiler.reference),
+            "Here is a photo.",
+        ),
+        None,
+    )
+    .await;
+    run_once(&app, &env.sender(), &Clock::system())
+        .await
+        .expect("pass");
+    let notices = env.wait_for_mails(&repairs, "INBOX", 2).await;
+    assert!(
+        notices
+            .iter()
+            .any(|m| parse(&m.raw).subject.contains("The customer wrote again"))
+    );
+}
