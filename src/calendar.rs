@@ -165,6 +165,25 @@ impl Calendar {
         current
     }
 
+    /// The working day `n` working days before `day` (`n == 0`: `day` if it is a working day,
+    /// else the working day before it).
+    pub fn sub_working_days(&self, day: NaiveDate, n: u32) -> NaiveDate {
+        let mut current = day;
+        if n == 0 {
+            while !self.is_working_day(current) {
+                current -= Duration::days(1);
+            }
+            return current;
+        }
+        for _ in 0..n {
+            current -= Duration::days(1);
+            while !self.is_working_day(current) {
+                current -= Duration::days(1);
+            }
+        }
+        current
+    }
+
     /// Working days in the span after `from` up to and including `to`; negative when `to` is
     /// before `from`. `working_days_between(d, add_working_days(d, n)) == n`.
     pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> i64 {
@@ -524,6 +543,15 @@ mod tests {
             cal.effective_receipt_day(utc("2026-10-23T16:30:00Z")),
             d("2026-10-26")
         );
+    }
+
+    #[test]
+    fn subtracting_skips_the_christmas_bank_holiday_weekend() {
+        let cal = england();
+        assert_eq!(cal.sub_working_days(d("2026-12-30"), 2), d("2026-12-24"));
+        assert_eq!(cal.sub_working_days(d("2026-12-29"), 1), d("2026-12-24"));
+        assert_eq!(cal.sub_working_days(d("2026-11-30"), 2), d("2026-11-26"));
+        assert_eq!(cal.sub_working_days(d("2026-11-29"), 0), d("2026-11-27"));
     }
 
     #[test]

@@ -153,6 +153,27 @@ impl RoutingSettings {
     }
 }
 
+/// When reminders go out.
+#[derive(Debug, Clone)]
+pub struct ReminderSettings {
+    /// Working days before a deadline that its owner is reminded (default 2).
+    pub days_before: u32,
+    /// Local time from which a day's reminders and digests go out (default 08:00).
+    pub morning: NaiveTime,
+    /// Send each owner a digest of their open cases every working day.
+    pub digest: bool,
+}
+
+impl Default for ReminderSettings {
+    fn default() -> Self {
+        Self {
+            days_before: 2,
+            morning: NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
+            digest: true,
+        }
+    }
+}
+
 /// All settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -166,6 +187,7 @@ pub struct Settings {
     pub calendar: CalendarSettings,
     pub deadlines: DeadlinePolicy,
     pub routing: RoutingSettings,
+    pub reminders: ReminderSettings,
 }
 
 /// Where the working-day calendar comes from.
@@ -218,6 +240,15 @@ struct RawFile {
     templates: Option<RawTemplates>,
     classification: Option<RawClassification>,
     routing: Option<RawRouting>,
+    reminders: Option<RawReminders>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReminders {
+    days_before: Option<u32>,
+    morning: Option<String>,
+    digest: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -626,7 +657,32 @@ impl Settings {
             }
         };
 
+        let mut reminders = ReminderSettings::default();
+        if let Some(r) = raw.reminders {
+            if let Some(days) = r.days_before {
+                if days == 0 || days > 10 {
+                    return Err(invalid(
+                        "reminders.days_before",
+                        format!("{days}"),
+                        "use 1 to 10 working days",
+                    ));
+                }
+                reminders.days_before = days;
+            }
+            if let Some(text) = r.morning {
+                reminders.morning = NaiveTime::parse_from_str(&text, "%H:%M").map_err(|_| {
+                    invalid(
+                        "reminders.morning",
+                        format!("`{text}`"),
+                        "write a 24-hour time such as \"08:00\"",
+                    )
+                })?;
+            }
+            reminders.digest = r.digest.unwrap_or(true);
+        }
+
         Ok(Settings {
+            reminders,
             routing,
             classification_rules,
             mailbox,

@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::intake::{IngestOutcome, MailSource, ingest};
 use crate::mailbox::{MailboxClient, MailboxError, WaitOutcome};
 use crate::outbox::{EmailSender, drain};
+use crate::scheduler::{self, SchedulerReport};
 use crate::store::StoreError;
 
 /// A failure of a pass.
@@ -144,10 +145,11 @@ pub async fn open_mailbox(app: &App) -> Result<MailboxClient, MailboxError> {
 pub struct OnceReport {
     #[serde(flatten)]
     pub pass: PassReport,
+    pub reminders: SchedulerReport,
     pub letters_sent: usize,
 }
 
-/// One pass: ingest everything waiting, then send everything queued.
+/// One pass: ingest everything waiting, queue the reminders due, then send everything queued.
 pub async fn run_once(
     app: &App,
     sender: &impl EmailSender,
@@ -158,8 +160,13 @@ pub async fn run_once(
     if let Err(error) = client.logout().await {
         tracing::debug!(%error, "logout failed");
     }
+    let reminders = scheduler::pass(app, clock.now()).await?;
     let letters_sent = drain(app, sender, clock).await?;
-    Ok(OnceReport { pass, letters_sent })
+    Ok(OnceReport {
+        pass,
+        reminders,
+        letters_sent,
+    })
 }
 
 /// Backoff between reconnection attempts: 1 s doubling to 5 minutes.
@@ -181,6 +188,12 @@ pub async fn run<S: EmailSender + 'static>(
         new_mail.clone(),
         shutdown.subscribe(),
     ));
+    let reminder = tokio::spawn(remind(
+        app.clone(),
+        clock,
+        new_mail.clone(),
+        shutdown.subscribe(),
+    ));
     let worker = tokio::spawn(send_letters(
         app.clone(),
         sender,
@@ -188,8 +201,8 @@ pub async fn run<S: EmailSender + 'static>(
         new_mail,
         shutdown.subscribe(),
     ));
-    let (watched, worked) = tokio::join!(watcher, worker);
-    for result in [watched, worked] {
+    let (watched, reminded, worked) = tokio::join!(watcher, reminder, worker);
+    for result in [watched, reminded, worked] {
         if let Err(join_error) = result {
             tracing::error!(%join_error, "a task ended abnormally");
         }
@@ -264,6 +277,39 @@ async fn watch_mailbox(
         tokio::select! {
             _ = shutdown.recv() => return,
             _ = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// How often the scheduler looks for due reminders.
+const SCHEDULER_INTERVAL: Duration = Duration::from_secs(60);
+
+async fn remind(
+    app: Arc<App>,
+    clock: Clock,
+    letters_queued: Arc<Notify>,
+    mut shutdown: broadcast::Receiver<()>,
+) {
+    loop {
+        let pass = tokio::select! {
+            _ = shutdown.recv() => return,
+            result = scheduler::pass(&app, clock.now()) => result,
+        };
+        match pass {
+            Ok(report) if report.reminders + report.digests > 0 => {
+                tracing::info!(
+                    reminders = report.reminders,
+                    digests = report.digests,
+                    "reminders queued"
+                );
+                letters_queued.notify_one();
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "scheduler pass failed"),
+        }
+        tokio::select! {
+            _ = shutdown.recv() => return,
+            _ = tokio::time::sleep(SCHEDULER_INTERVAL) => {}
         }
     }
 }

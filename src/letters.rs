@@ -138,6 +138,16 @@ const TEMPLATES: &[(&str, &[Required])] = &[
         ],
     ),
     (
+        "reminder",
+        &[
+            req("reference", "the case reference", true),
+            req("customer_name", "the customer's name", false),
+            req("what", "what is due", false),
+            req("due", "the deadline", false),
+        ],
+    ),
+    ("digest", &[req("date", "the day of the digest", true)]),
+    (
         "extension",
         &[
             req("reference", "the case reference", true),
@@ -267,6 +277,10 @@ fn sample_context() -> BTreeMap<String, Value> {
         ("service_area", "Repairs"),
         ("outcome", "upheld"),
         ("headline", "New complaint assigned to you"),
+        ("what", "stage 1 response"),
+        ("due", "Monday 14 December 2026 17:00"),
+        ("rule", "Code §6.3"),
+        ("date", "Monday 14 December 2026"),
         ("details", "Received Monday."),
         ("kind", "complaint"),
         ("stage", "stage1"),
@@ -297,6 +311,12 @@ fn sample_context() -> BTreeMap<String, Value> {
     }
     ctx.insert("automatic_acknowledgement".into(), Value::from(false));
     ctx.insert("final_stage".into(), Value::from(false));
+    ctx.insert("overdue".into(), Value::from(false));
+    ctx.insert("overdue_days".into(), Value::from(0));
+    ctx.insert("days_left".into(), Value::from(2));
+    ctx.insert("open_count".into(), Value::from(1));
+    ctx.insert("overdue_count".into(), Value::from(0));
+    ctx.insert("cases".into(), Value::from(Vec::<Value>::new()));
     ctx.insert("actions".into(), Value::from(Vec::<Value>::new()));
     ctx
 }

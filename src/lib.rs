@@ -19,6 +19,7 @@ pub mod mail;
 pub mod mailbox;
 pub mod outbox;
 pub mod reference;
+pub mod scheduler;
 pub mod store;
 pub mod tls;
 pub mod workflow;

@@ -1,0 +1,10 @@
+-- One row per reminder sent about a deadline (kind: before, due_day, overdue; day: the working
+-- day it is for), so a restart, a second pass or a second instance never sends one twice.
+CREATE TABLE reminders (
+    deadline_id       BIGINT NOT NULL REFERENCES deadlines (id),
+    kind              TEXT    NOT NULL,
+    day               TEXT    NOT NULL,
+    case_id           BIGINT NOT NULL REFERENCES cases (id),
+    created_at        BIGINT NOT NULL,
+    PRIMARY KEY (deadline_id, kind, day)
+);
