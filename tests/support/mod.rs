@@ -234,6 +234,28 @@ rules_file = "{rules}"
         );
     }
 
+    /// Waits until a mail whose subject contains `needle` is in `user`'s `folder`, and returns it.
+    pub async fn wait_for_subject(
+        &self,
+        user: &str,
+        folder: &str,
+        needle: &str,
+    ) -> redress::mail::ParsedMail {
+        for _ in 0..100 {
+            if let Some(mail) = self
+                .mails_in(user, folder)
+                .await
+                .iter()
+                .map(|m| redress::mail::parse(&m.raw))
+                .find(|m| m.subject.contains(needle))
+            {
+                return mail;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("no mail with \"{needle}\" in its subject reached {user}/{folder}");
+    }
+
     /// Runs the redress binary with this test's config.
     pub fn redress(&self, args: &[&str]) -> std::process::Output {
         Command::new(env!("CARGO_BIN_EXE_redress"))
