@@ -8,7 +8,7 @@
 //! a second pass or a second instance never sends it twice. Digests go to each owner once per
 //! working day. The daemon runs a pass every minute; `run --once` runs one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -136,10 +136,30 @@ pub async fn pass(app: &App, now: DateTime<Utc>) -> Result<SchedulerReport, Stor
         deadlines_checked: deadlines.len(),
         ..SchedulerReport::default()
     };
+    // Reminders already sent for these deadlines: skip them without a write (the unique key below
+    // still guards against a second instance racing this one).
+    let lowest = deadlines.iter().map(|d| d.id).min().unwrap_or(0);
+    let sent: HashSet<(i64, String, String)> =
+        sqlx::query("SELECT deadline_id, kind, day FROM reminders WHERE deadline_id >= $1")
+            .bind(lowest)
+            .fetch_all(app.store.pool())
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("deadline_id")?,
+                    row.try_get("kind")?,
+                    row.try_get("day")?,
+                ))
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
     let due: Vec<(&OpenDeadline, ReminderKind, NaiveDate)> = deadlines
         .iter()
         .filter_map(|d| {
             due_reminder(calendar, settings, d.due_at, now).map(|(kind, day)| (d, kind, day))
+        })
+        .filter(|(d, kind, day)| {
+            !sent.contains(&(d.id, kind.as_str().to_string(), day.to_string()))
         })
         .collect();
     for chunk in due.chunks(BATCH) {
@@ -254,6 +274,30 @@ async fn digests(app: &App, now: DateTime<Utc>) -> Result<usize, StoreError> {
     let local = now.with_timezone(&calendar.time_zone());
     let today = local.date_naive();
     if !calendar.is_working_day(today) || local.time() < rules.settings.reminders.morning {
+        return Ok(0);
+    }
+    // Most passes find every owner's digest for today already queued: check that cheaply first.
+    let owners: Vec<String> =
+        sqlx::query("SELECT DISTINCT owner FROM cases WHERE status = 'open' AND owner IS NOT NULL")
+            .fetch_all(app.store.pool())
+            .await?
+            .iter()
+            .map(|row| row.try_get("owner"))
+            .collect::<Result<_, sqlx::Error>>()?;
+    let done: HashSet<String> =
+        sqlx::query("SELECT dedupe_key FROM outbox WHERE kind = 'digest' AND created_at >= $1")
+            .bind(ts(
+                calendar.close_of_business(today) - chrono::Duration::days(1)
+            ))
+            .fetch_all(app.store.pool())
+            .await?
+            .iter()
+            .map(|row| row.try_get("dedupe_key"))
+            .collect::<Result<_, sqlx::Error>>()?;
+    if owners
+        .iter()
+        .all(|owner| done.contains(&format!("digest:{owner}:{today}")))
+    {
         return Ok(0);
     }
     let rows = sqlx::query(

@@ -1,0 +1,105 @@
+//! Benchmark: one scheduler pass over 100,000 open cases (SQLite, 2 deadlines each, due over the
+//! next six weeks). `cargo bench --bench scheduler` prints the first pass (queues every reminder
+//! due) and a steady-state pass (everything already sent), the shape of the daemon's minute.
+//! Set CASES=N for another size.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use redress::app::{App, Rules};
+use redress::deadlines::{Deadline, DeadlineKind};
+use redress::store::{NewCase, Store};
+
+#[tokio::main]
+async fn main() {
+    let count: i64 = std::env::var("CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir().expect("dir");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let config = format!(
+        "[mailbox]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nusername = \"c@example.test\"\npassword = \"x\"\n\
+         [smtp]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nfrom = \"c@example.test\"\n\
+         [database]\nurl = \"sqlite://{db}\"\n[calendar]\nholidays_file = \"{root}/config/bank-holidays.json\"\n\
+         [templates]\ndir = \"{root}/config/templates\"\n[classification]\nrules_file = \"{root}/config/classification.toml\"\n\
+         [routing]\ncomplaints_manager = \"manager@example.test\"\nmanager = \"head@example.test\"\n",
+        db = dir.path().join("bench.db").display()
+    );
+    let path = dir.path().join("redress.toml");
+    std::fs::write(&path, config).expect("config");
+    let app = App::start(Rules::load(&path).expect("rules"))
+        .await
+        .expect("app");
+
+    let now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
+        .expect("now")
+        .with_timezone(&Utc);
+    let started = Instant::now();
+    let themes: Vec<String> = Vec::new();
+    for chunk in 0..(count / 1000) {
+        let mut tx = app.store.begin().await.expect("tx");
+        for i in 0..1000 {
+            let n = chunk * 1000 + i;
+            let reference = Store::next_reference(&mut tx, "CMP", 2026)
+                .await
+                .expect("ref");
+            let case = NewCase {
+                kind: "complaint",
+                stage: Some("stage1"),
+                customer_address: Some("tenant@example.test"),
+                customer_name: Some("Tenant"),
+                subject: "Repairs",
+                received_at: now - Duration::days(n % 10),
+                attention_reason: None,
+                service_area: Some("Repairs"),
+                owner: Some(
+                    [
+                        "a@example.test",
+                        "b@example.test",
+                        "c@example.test",
+                        "d@example.test",
+                    ][(n % 4) as usize],
+                ),
+                themes: &themes,
+                hazard: None,
+                representative: false,
+            };
+            let id = Store::insert_case(&mut tx, &reference, &case, now)
+                .await
+                .expect("case");
+            for (kind, minutes) in [
+                (DeadlineKind::Stage1Acknowledgement, n % 60_480),
+                (DeadlineKind::Stage1Response, (n * 7) % 60_480),
+            ] {
+                let deadline = Deadline {
+                    kind,
+                    due_at: now + Duration::minutes(minutes - 2_000),
+                    rule: "bench".into(),
+                };
+                Store::insert_deadline(&mut tx, id, &deadline, now)
+                    .await
+                    .expect("deadline");
+            }
+        }
+        tx.commit().await.expect("commit");
+    }
+    println!(
+        "set up {count} open cases with {} deadlines in {:.1?}",
+        count * 2,
+        started.elapsed()
+    );
+
+    let started = Instant::now();
+    let first = redress::scheduler::pass(&app, now).await.expect("pass");
+    println!("first pass: {:?} in {:.2?}", first, started.elapsed());
+    let started = Instant::now();
+    let steady = redress::scheduler::pass(&app, now + Duration::seconds(60))
+        .await
+        .expect("pass");
+    println!(
+        "steady-state pass (a minute later): {:?} in {:.2?}",
+        steady,
+        started.elapsed()
+    );
+}
