@@ -127,6 +127,58 @@ pub enum CaseCommand {
         #[arg(long, default_value = "Complaints Team")]
         by: String,
     },
+    /// Hand the case to another owner, who is told.
+    Assign {
+        reference: String,
+        address: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Add a note to the case's record.
+    Note {
+        reference: String,
+        text: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Escalate to stage 2 at the customer's request made another way (phone, letter, in person).
+    Escalate {
+        reference: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Close the case (its deadlines and reminders stop).
+    Close {
+        reference: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Refuse the complaint: the customer gets the detailed reason and the right to go to the Ombudsman.
+    Refuse {
+        reference: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Unacceptable behaviour: the sender's mail is still recorded and goes to one contact, without automatic replies.
+    Restrict {
+        /// The sender's address (the REFERENCE argument of the other actions).
+        address: String,
+        #[arg(long, value_parser = parse_date)]
+        until: NaiveDate,
+        /// The single point of contact.
+        #[arg(long)]
+        contact: String,
+        #[arg(long, default_value = "unacceptable behaviour policy")]
+        reason: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
     /// Extend the response deadline, telling the customer why (within the configured maximum).
     Extend {
         reference: String,
@@ -231,6 +283,59 @@ async fn run_daemon(app: App, sender: SmtpSender, clock: Clock) -> Result<()> {
 async fn case_action(app: &App, command: CaseCommand, clock: &Clock) -> Result<()> {
     let now = clock.now();
     let report = match command {
+        CaseCommand::Assign {
+            reference,
+            address,
+            by,
+        } => {
+            let case = workflow::assign(app, &reference, &by, &address, now).await?;
+            println!(
+                "{} assigned to {address}; they have been told",
+                case.reference
+            );
+            return Ok(());
+        }
+        CaseCommand::Note {
+            reference,
+            text,
+            by,
+        } => {
+            let case = workflow::note(app, &reference, &by, &text, now).await?;
+            println!("note added to {}", case.reference);
+            return Ok(());
+        }
+        CaseCommand::Close {
+            reference,
+            reason,
+            by,
+        } => {
+            let case = workflow::close(app, &reference, &by, &reason, now).await?;
+            println!("{} closed", case.reference);
+            return Ok(());
+        }
+        CaseCommand::Restrict {
+            address,
+            until,
+            contact,
+            reason,
+            by,
+        } => {
+            workflow::restrict(app, &address, until, &contact, &reason, &by, now).await?;
+            println!(
+                "{address} restricted until {until}: mail is recorded and goes to {contact}, with no automatic reply"
+            );
+            return Ok(());
+        }
+        CaseCommand::Refuse {
+            reference,
+            reason,
+            by,
+        } => workflow::refuse(app, &reference, &by, &reason, now).await?,
+        CaseCommand::Escalate {
+            reference,
+            reason,
+            by,
+        } => workflow::escalate(app, &reference, &by, &reason, now).await?,
         CaseCommand::Acknowledge {
             reference,
             understanding,

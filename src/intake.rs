@@ -132,6 +132,64 @@ pub async fn find_known_case(
     Ok(None)
 }
 
+/// How a mail is handled beyond its classification: who sent it and what they may be sent.
+#[derive(Debug, Default)]
+struct Handling {
+    /// The sender is staff (a configured domain).
+    staff: bool,
+    /// Automatic letters to the sender are allowed.
+    automatic_replies: bool,
+    /// The single point of contact of a restricted sender.
+    point_of_contact: Option<String>,
+    /// Why a person must look.
+    attention: Vec<String>,
+}
+
+async fn handling_for(
+    app: &App,
+    mail: &ParsedMail,
+    decision: &Decision,
+    now: DateTime<Utc>,
+) -> Result<Handling, StoreError> {
+    let mut handling = Handling {
+        automatic_replies: true,
+        ..Handling::default()
+    };
+    let Some(sender) = mail.from.as_ref().map(|f| f.address.to_ascii_lowercase()) else {
+        return Ok(handling);
+    };
+    if decision.kind == Kind::Automated {
+        return Ok(handling);
+    }
+    let domain = sender.rsplit('@').next().unwrap_or_default();
+    if app
+        .rules
+        .settings
+        .routing
+        .staff_domains
+        .iter()
+        .any(|d| d == domain)
+    {
+        handling.staff = true;
+        handling.automatic_replies = false;
+        handling.attention.push(
+            "sent by a member of staff: confirm the customer and their contact details".into(),
+        );
+    }
+    if let Some(contact) = app
+        .store
+        .restriction_for(&sender, app.rules.calendar.local_date(now))
+        .await?
+    {
+        handling.automatic_replies = false;
+        handling.attention.push(format!(
+            "the sender is restricted under the unacceptable behaviour policy: no automatic reply; {contact} is the single point of contact"
+        ));
+        handling.point_of_contact = Some(contact);
+    }
+    Ok(handling)
+}
+
 /// Message-IDs of ours quoted anywhere in a raw mail (a bounce quotes the original's headers).
 fn our_message_ids_in(raw: &[u8], domain: &str) -> Vec<String> {
     let text = String::from_utf8_lossy(raw);
@@ -167,6 +225,7 @@ pub async fn ingest(
         .rules
         .classifier
         .classify(&mail, known.as_ref().map(|(_, k)| k));
+    let handling = handling_for(app, &mail, &decision, now).await?;
     let received_at = source.and_then(|s| s.internal_date).unwrap_or(now);
 
     // A bounce of one of our letters is tied to that letter and its case.
@@ -270,9 +329,34 @@ pub async fn ingest(
         (Kind::Automated, None) => IngestOutcome::RecordedWithoutCase {
             kind: decision.kind.as_str().into(),
         },
-        (Kind::Reply, Some(case_id)) => {
+        (Kind::Reply | Kind::ReviewRequest, Some(case_id)) if handling.staff => {
+            // A handler answering the customer with us in Cc/Bcc: correspondence on the case.
             Store::link_message(&mut tx, message_row, case_id).await?;
-            let owner: Vec<String> = owner_of(&mut tx, case_id).await?.into_iter().collect();
+            Store::insert_event(
+                &mut tx,
+                case_id,
+                now,
+                "staff_correspondence",
+                "staff",
+                &json!({
+                    "message_row": message_row, "from": mail.from.as_ref().map(|f| &f.address),
+                    "subject": mail.subject, "to": mail.to, "cc": mail.cc,
+                }),
+            )
+            .await?;
+            IngestOutcome::AddedToCase {
+                reference: reference_in_tx(&mut tx, case_id).await?,
+                kind: "staff_correspondence".into(),
+            }
+        }
+        (Kind::Reply | Kind::ReviewRequest, Some(case_id))
+            if decision.kind == Kind::Reply || handling.point_of_contact.is_some() =>
+        {
+            Store::link_message(&mut tx, message_row, case_id).await?;
+            let owner: Vec<String> = match &handling.point_of_contact {
+                Some(contact) => vec![contact.clone()],
+                None => owner_of(&mut tx, case_id).await?.into_iter().collect(),
+            };
             let details = format!(
                 "The customer wrote again ({} attachment(s)). Read it with `redress cases show`.",
                 mail.attachments.len()
@@ -318,6 +402,7 @@ pub async fn ingest(
                 &mut tx,
                 &mail,
                 &decision,
+                &handling,
                 message_row,
                 received_at,
                 now,
@@ -360,15 +445,16 @@ async fn queue_reply(
     reference: &str,
     name: &'static str,
     to: &str,
-    mail: &ParsedMail,
+    mail: Option<&ParsedMail>,
     context: &impl Serialize,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let rules = &app.rules;
     match rules.letters.render(name, context) {
         Ok(letter) => {
-            let mut references: Vec<String> = mail.references.clone();
-            if let Some(id) = &mail.message_id {
+            let mut references: Vec<String> =
+                mail.map(|m| m.references.clone()).unwrap_or_default();
+            if let Some(id) = mail.and_then(|m| m.message_id.as_ref()) {
                 references.push(id.clone());
             }
             let new_letter = NewLetter {
@@ -379,7 +465,7 @@ async fn queue_reply(
                 to_address: to.to_string(),
                 subject: letter.subject,
                 body: letter.body,
-                in_reply_to: mail.message_id.clone(),
+                in_reply_to: mail.and_then(|m| m.message_id.clone()),
                 references: (!references.is_empty()).then(|| {
                     references
                         .iter()
@@ -556,6 +642,40 @@ async fn escalate(
     received_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<IngestOutcome, StoreError> {
+    let detail = json!({ "message_row": message_row, "reasons": decision.reasons });
+    let reference = open_stage2(
+        app,
+        tx,
+        case_id,
+        received_at,
+        "customer",
+        detail,
+        Some(mail),
+        &format!("escalated:{message_row}"),
+        now,
+    )
+    .await?;
+    Ok(IngestOutcome::AddedToCase {
+        reference,
+        kind: decision.kind.as_str().into(),
+    })
+}
+
+/// Moves a case to stage 2 requested at `requested_at`: the manager owns it, stage 2 deadlines
+/// are set, the customer gets the stage 2 receipt (threaded to `mail` when the request came by
+/// mail) and the manager is told. Returns the case reference.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn open_stage2(
+    app: &App,
+    tx: &mut Tx,
+    case_id: i64,
+    requested_at: DateTime<Utc>,
+    actor: &str,
+    detail: serde_json::Value,
+    mail: Option<&ParsedMail>,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<String, StoreError> {
     let rules = &app.rules;
     let row =
         sqlx::query("SELECT reference, customer_address, customer_name FROM cases WHERE id = $1")
@@ -571,22 +691,14 @@ async fn escalate(
         .bind(manager.clone())
         .execute(&mut **tx)
         .await?;
-    Store::insert_event(
-        tx,
-        case_id,
-        now,
-        "escalated",
-        "customer",
-        &json!({
-            "from_stage": "stage1", "to_stage": "stage2", "message_row": message_row,
-            "requested_at": received_at, "reasons": decision.reasons,
-        }),
-    )
+    Store::insert_event(tx, case_id, now, "escalated", actor, &json!({
+        "from_stage": "stage1", "to_stage": "stage2", "requested_at": requested_at, "detail": detail,
+    }))
     .await?;
     let deadlines = rules
         .settings
         .deadlines
-        .escalation(&rules.calendar, received_at);
+        .escalation(&rules.calendar, requested_at);
     set_deadlines(tx, case_id, &deadlines, now).await?;
     let due = |kind: DeadlineKind| {
         deadlines
@@ -596,7 +708,7 @@ async fn escalate(
     };
     let org = &rules.settings.organisation;
     let to = mail
-        .reply_address()
+        .and_then(|m| m.reply_address())
         .map(|a| a.address.clone())
         .or(customer_address);
     if let Some(to) = to {
@@ -624,8 +736,8 @@ async fn escalate(
     }
     let recipients: Vec<String> = manager.into_iter().collect();
     let details = format!(
-        "The customer asked for a stage 2 review on {}.",
-        rules.calendar_time(received_at)
+        "A stage 2 review was requested on {}.",
+        rules.calendar_time(requested_at)
     );
     notify(
         app,
@@ -634,21 +746,20 @@ async fn escalate(
         "Stage 2 review requested: the case is now yours",
         &details,
         &recipients,
-        &format!("escalated:{message_row}"),
+        key,
         now,
     )
     .await?;
-    Ok(IngestOutcome::AddedToCase {
-        reference,
-        kind: decision.kind.as_str().into(),
-    })
+    Ok(reference)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn open_case(
     app: &App,
     tx: &mut Tx,
     mail: &ParsedMail,
     decision: &Decision,
+    handling: &Handling,
     message_row: i64,
     received_at: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -680,6 +791,7 @@ async fn open_case(
                 .to_string(),
         );
     }
+    attention.extend(handling.attention.iter().cloned());
     let attention_reason = (!attention.is_empty()).then(|| attention.join("; "));
     let unreadable = decision.kind == Kind::Unreadable || !mail.problems.is_empty();
     let is_complaint = decision.kind == Kind::Complaint;
@@ -687,10 +799,12 @@ async fn open_case(
         Hazard::PossibleEmergency => "possible_emergency",
         Hazard::PossibleSignificant => "possible_significant",
     });
-    let owner = rules.settings.routing.owner_for(
-        decision.service_area.as_deref(),
-        is_complaint.then_some("stage1"),
-    );
+    let owner = handling.point_of_contact.clone().or_else(|| {
+        rules.settings.routing.owner_for(
+            decision.service_area.as_deref(),
+            is_complaint.then_some("stage1"),
+        )
+    });
     let case = NewCase {
         kind: decision.kind.as_str(),
         stage: is_complaint.then_some("stage1"),
@@ -759,7 +873,9 @@ async fn open_case(
         _ => None,
     };
     let mut receipt_queued = false;
-    if let (Some(name), Some(to), false) = (letter, reply_to, unreadable) {
+    if let (Some(name), Some(to), false, true) =
+        (letter, reply_to, unreadable, handling.automatic_replies)
+    {
         let due = |kind: DeadlineKind| {
             deadlines
                 .iter()
@@ -790,7 +906,7 @@ async fn open_case(
             &reference,
             name,
             &to.address,
-            mail,
+            Some(mail),
             &context,
             now,
         )

@@ -148,6 +148,22 @@ const TEMPLATES: &[(&str, &[Required])] = &[
     ),
     ("digest", &[req("date", "the day of the digest", true)]),
     (
+        "refusal",
+        &[
+            req("reference", "the case reference", true),
+            req(
+                "reason",
+                "a detailed explanation of why (procedure §4.4)",
+                false,
+            ),
+            req(
+                "ombudsman_contact",
+                "the right to go to the Housing Ombudsman (procedure §4.5)",
+                false,
+            ),
+        ],
+    ),
+    (
         "extension",
         &[
             req("reference", "the case reference", true),

@@ -848,6 +848,47 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
+    // ---- restrictions ----
+
+    /// The single point of contact for a sender restricted on `day`, if any.
+    pub async fn restriction_for(
+        &self,
+        address: &str,
+        day: chrono::NaiveDate,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT contact FROM restrictions WHERE LOWER(address) = LOWER($1) AND until_day >= $2 ORDER BY created_at DESC LIMIT 1")
+            .bind(address)
+            .bind(day.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => Some(row.try_get("contact")?),
+            None => None,
+        })
+    }
+
+    /// Restricts a sender until `until` (inclusive), with a single point of contact.
+    pub async fn add_restriction(
+        &self,
+        address: &str,
+        until: chrono::NaiveDate,
+        contact: &str,
+        reason: &str,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO restrictions (address, until_day, contact, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(address.to_ascii_lowercase())
+            .bind(until.to_string())
+            .bind(contact)
+            .bind(reason)
+            .bind(by)
+            .bind(ts(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     // ---- mailbox state ----
 
     /// The UIDVALIDITY and highest UID recorded for a mailbox.

@@ -577,3 +577,242 @@ pub async fn respond(
         letter_queued: queued,
     })
 }
+
+/// Hands a case to another owner, who is told.
+pub async fn assign(
+    app: &App,
+    reference: &str,
+    handler: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<CaseRow, WorkflowError> {
+    let address = crate::config::address_of(address)
+        .ok_or(WorkflowError::Empty("ADDRESS (an e-mail address)"))?;
+    let case = open_case(app, reference, "assign").await?;
+    let mut tx = app.store.begin().await?;
+    sqlx::query("UPDATE cases SET owner = $1 WHERE id = $2")
+        .bind(&address)
+        .bind(case.id)
+        .execute(&mut *tx)
+        .await?;
+    Store::insert_event(
+        &mut tx,
+        case.id,
+        now,
+        "assigned",
+        handler,
+        &json!({ "from": case.owner, "to": address }),
+    )
+    .await?;
+    let details = format!("{handler} assigned this case to you.");
+    crate::intake::notify(
+        app,
+        &mut tx,
+        case.id,
+        "A case has been assigned to you",
+        &details,
+        std::slice::from_ref(&address),
+        &format!("assigned:{}:{}", address, now.timestamp()),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(case)
+}
+
+/// Adds a note to the case's record.
+pub async fn note(
+    app: &App,
+    reference: &str,
+    handler: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<CaseRow, WorkflowError> {
+    if text.trim().is_empty() {
+        return Err(WorkflowError::Empty("the note"));
+    }
+    let reference = reference.trim().to_ascii_uppercase();
+    let case = app
+        .store
+        .case_by_reference(&reference)
+        .await?
+        .ok_or(WorkflowError::NoSuchCase(reference))?;
+    app.store
+        .append_event(case.id, now, "note", handler, &json!({ "text": text }))
+        .await?;
+    Ok(case)
+}
+
+/// Closes a case: its open deadlines stop (and with them every reminder).
+async fn finish(
+    case: &CaseRow,
+    status: &str,
+    handler: &str,
+    detail: serde_json::Value,
+    tx: &mut Tx,
+    now: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    sqlx::query("UPDATE cases SET status = $1 WHERE id = $2")
+        .bind(status)
+        .bind(case.id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE deadlines SET status = 'closed', closed_at = $1 WHERE case_id = $2 AND status = 'open' AND kind <> 'outstanding_action'")
+        .bind(crate::store::ts(now))
+        .bind(case.id)
+        .execute(&mut **tx)
+        .await?;
+    Store::insert_event(tx, case.id, now, status, handler, &detail).await?;
+    Ok(())
+}
+
+/// Closes a case with the reason.
+pub async fn close(
+    app: &App,
+    reference: &str,
+    handler: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<CaseRow, WorkflowError> {
+    if reason.trim().is_empty() {
+        return Err(WorkflowError::Empty("--reason"));
+    }
+    let case = open_case(app, reference, "close").await?;
+    let mut tx = app.store.begin().await?;
+    finish(
+        &case,
+        "closed",
+        handler,
+        json!({ "reason": reason }),
+        &mut tx,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(case)
+}
+
+/// Refuses a complaint with a detailed explanation and the right to go to the Ombudsman (procedure §4.4–4.5).
+pub async fn refuse(
+    app: &App,
+    reference: &str,
+    handler: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<ActionReport, WorkflowError> {
+    if reason.trim().is_empty() {
+        return Err(WorkflowError::Empty(
+            "--reason (the customer is given a detailed explanation)",
+        ));
+    }
+    let case = open_case(app, reference, "refuse").await?;
+    let stage = stage_of(&case).unwrap_or(Stage::Stage1);
+    let mut tx = app.store.begin().await?;
+    finish(
+        &case,
+        "refused",
+        handler,
+        json!({ "reason": reason, "stage": case.stage }),
+        &mut tx,
+        now,
+    )
+    .await?;
+    let mut ctx = letter_base(app, &case, stage, handler);
+    ctx.insert("reason".into(), json!(reason));
+    let queued = queue(
+        app,
+        &mut tx,
+        &case,
+        "refusal",
+        format!("refusal:{}", case.id),
+        &ctx,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ActionReport {
+        reference: case.reference,
+        action: "refused",
+        response_due: now,
+        letter_queued: queued,
+    })
+}
+
+/// Escalates a stage 1 complaint to stage 2 at the customer's request made another way (phone, letter).
+pub async fn escalate(
+    app: &App,
+    reference: &str,
+    handler: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<ActionReport, WorkflowError> {
+    if reason.trim().is_empty() {
+        return Err(WorkflowError::Empty(
+            "--reason (why the customer remains dissatisfied)",
+        ));
+    }
+    let case = open_case(app, reference, "escalate").await?;
+    if stage_of(&case)? != Stage::Stage1 {
+        return Err(WorkflowError::NoStage {
+            reference: case.reference,
+            kind: "complaint already at stage 2".into(),
+        });
+    }
+    let mut tx = app.store.begin().await?;
+    for kind in [
+        DeadlineKind::Stage1Acknowledgement,
+        DeadlineKind::Stage1Response,
+    ] {
+        Store::close_deadline(&mut tx, case.id, kind, "superseded", now).await?;
+    }
+    crate::intake::open_stage2(
+        app,
+        &mut tx,
+        case.id,
+        now,
+        handler,
+        json!({ "reason": reason }),
+        None,
+        &format!("escalated-by-handler:{}", case.id),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    let due = app
+        .store
+        .deadlines_of(case.id)
+        .await?
+        .into_iter()
+        .find(|d| d.kind == "stage2_response" && d.status == "open")
+        .map(|d| d.due_at)
+        .unwrap_or(now);
+    Ok(ActionReport {
+        reference: case.reference,
+        action: "escalated to stage 2",
+        response_due: due,
+        letter_queued: true,
+    })
+}
+
+/// Restricts a sender under the unacceptable-behaviour policy until `until`: their mail is still
+/// recorded and goes to `contact`, but gets no automatic reply.
+pub async fn restrict(
+    app: &App,
+    address: &str,
+    until: chrono::NaiveDate,
+    contact: &str,
+    reason: &str,
+    handler: &str,
+    now: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    let address = crate::config::address_of(address).ok_or(WorkflowError::Empty(
+        "ADDRESS (the sender's e-mail address)",
+    ))?;
+    let contact = crate::config::address_of(contact).ok_or(WorkflowError::Empty(
+        "--contact (the single point of contact's address)",
+    ))?;
+    app.store
+        .add_restriction(&address, until, &contact, reason, handler, now)
+        .await?;
+    Ok(())
+}

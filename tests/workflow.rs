@@ -199,3 +199,198 @@ async fn acknowledging_and_extending_move_the_response_deadline() {
     );
     assert_eq!(extended["actor"], "Complaints Team");
 }
+
+/// A restricted sender's complaint is recorded and reaches the single point of contact, with no
+/// automatic reply; a handler's own reply with us in Cc is correspondence on the case.
+#[tokio::test(flavor = "multi_thread")]
+async fn restricted_senders_and_staff_replies() {
+    let manager = unique_address("complaints-manager");
+    let contact = unique_address("single-point-of-contact");
+    let env = TestEnv::with(
+        Db::Sqlite,
+        &format!(
+            "[routing]\ncomplaints_manager = \"{manager}\"\nstaff_domains = [\"staff.example.test\"]\n"
+        ),
+    );
+    ok(&env.redress(&[
+        "case",
+        "restrict",
+        &env.customer,
+        "--until",
+        "2099-12-31",
+        "--contact",
+        &contact,
+    ]));
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("rs-{}", env.customer),
+            "Again",
+            "You are useless, still not fixed.",
+        ),
+        None,
+    )
+    .await;
+    let out = ok(&env.redress(&["run", "--once"]));
+    assert!(out.contains("\"new_cases\":1"), "{out}");
+    let notice = env
+        .wait_for_subject(&contact, "INBOX", "New stage 1 complaint")
+        .await;
+    assert!(
+        notice.text_body.contains("restricted"),
+        "{}",
+        notice.text_body
+    );
+    let cases: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "list", "--json"]))).expect("json");
+    let reference = cases[0]["reference"]
+        .as_str()
+        .expect("reference")
+        .to_string();
+    assert_eq!(cases[0]["owner"], contact.as_str());
+    assert!(cases[0]["needs_attention"].as_bool().unwrap_or(false));
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(
+        env.mails_in(&env.customer, "INBOX").await.is_empty(),
+        "no automatic reply to a restricted sender"
+    );
+
+    // A handler answers from their own mailbox with the complaints address in Cc.
+    let staff = format!("sam@staff.example.test");
+    let reply = format!(
+        "From: Sam Handler <{staff}>\r\nTo: {c}\r\nCc: {t}\r\nSubject: RE: {reference} your complaint\r\nMessage-ID: <staff-{c}>\r\n\r\nDear customer, I have booked the repair for Tuesday.\r\n",
+        c = env.customer,
+        t = env.complaints
+    );
+    env.append(reply.as_bytes(), None).await;
+    let out = ok(&env.redress(&["run", "--once"]));
+    assert!(
+        out.contains("\"new_cases\":0") && out.contains("\"added_to_cases\":1"),
+        "{out}"
+    );
+    let detail: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "show", &reference, "--json"])))
+            .expect("json");
+    assert!(
+        detail["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e["kind"] == "staff_correspondence")
+    );
+}
+
+/// Assign tells the new owner; refuse sends the reasons and the Ombudsman's details; a handler can
+/// escalate at the customer's spoken request; close stops the deadlines.
+#[tokio::test(flavor = "multi_thread")]
+async fn assign_refuse_escalate_and_close() {
+    let manager = unique_address("complaints-manager");
+    let head = unique_address("head");
+    let colleague = unique_address("colleague");
+    let env = TestEnv::with(
+        Db::Sqlite,
+        &format!("[routing]\ncomplaints_manager = \"{manager}\"\nmanager = \"{head}\"\n"),
+    );
+    let other = unique_address("other");
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("a1-{}", env.customer),
+            "Repairs",
+            "Nobody came.",
+        ),
+        None,
+    )
+    .await;
+    env.append(
+        &complaint(
+            &other,
+            &env.complaints,
+            &format!("a2-{other}"),
+            "Old issue",
+            "The same thing as last year, still unhappy.",
+        ),
+        None,
+    )
+    .await;
+    ok(&env.redress(&["run", "--once"]));
+    let cases: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "list", "--json"]))).expect("json");
+    let reference_of = |subject: &str| {
+        cases
+            .as_array()
+            .expect("cases")
+            .iter()
+            .find(|c| c["subject"] == subject)
+            .and_then(|c| c["reference"].as_str())
+            .expect("case")
+            .to_string()
+    };
+    let repairs = reference_of("Repairs");
+    let old = reference_of("Old issue");
+
+    ok(&env.redress(&["case", "assign", &repairs, &colleague, "--by", "Pat"]));
+    ok(&env.redress(&["run", "--once"]));
+    env.wait_for_subject(&colleague, "INBOX", "assigned to you")
+        .await;
+    ok(&env.redress(&[
+        "case",
+        "note",
+        &repairs,
+        "Called the customer, left a voicemail.",
+    ]));
+
+    let out = ok(&env.redress(&[
+        "case",
+        "escalate",
+        &repairs,
+        "--reason",
+        "The customer phoned: still unhappy.",
+    ]));
+    assert!(out.contains("escalated to stage 2"), "{out}");
+    ok(&env.redress(&["run", "--once"]));
+    env.wait_for_subject(&head, "INBOX", "Stage 2 review requested")
+        .await;
+
+    ok(&env.redress(&[
+        "case",
+        "refuse",
+        &old,
+        "--reason",
+        "This was fully investigated last year under CMP-2025-000999.",
+    ]));
+    ok(&env.redress(&["run", "--once"]));
+    let refusal = env
+        .wait_for_subject(&other, "INBOX", "why we cannot accept it")
+        .await;
+    assert!(refusal.text_body.contains("fully investigated last year"));
+    assert!(refusal.text_body.contains("Housing Ombudsman"));
+    env.wait_for_subject(&env.customer, "INBOX", "review (stage 2)")
+        .await;
+
+    ok(&env.redress(&["case", "close", &repairs, "--reason", "Resolved by phone."]));
+    let detail: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "show", &repairs, "--json"])))
+            .expect("json");
+    assert_eq!(detail["status"], "closed");
+    assert!(
+        detail["deadlines"]
+            .as_array()
+            .expect("deadlines")
+            .iter()
+            .all(|d| d["status"] != "open")
+    );
+    let kinds: Vec<&str> = detail["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    for kind in ["assigned", "note", "escalated", "closed"] {
+        assert!(kinds.contains(&kind), "{kind} missing: {kinds:?}");
+    }
+    let again = env.redress(&["case", "close", &repairs, "--reason", "x"]);
+    assert!(!again.status.success());
+}
