@@ -257,7 +257,7 @@ async fn restricted_senders_and_staff_replies() {
     );
 
     // A handler answers from their own mailbox with the complaints address in Cc.
-    let staff = format!("sam@staff.example.test");
+    let staff = "sam@staff.example.test";
     let reply = format!(
         "From: Sam Handler <{staff}>\r\nTo: {c}\r\nCc: {t}\r\nSubject: RE: {reference} your complaint\r\nMessage-ID: <staff-{c}>\r\n\r\nDear customer, I have booked the repair for Tuesday.\r\n",
         c = env.customer,
