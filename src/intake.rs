@@ -302,6 +302,7 @@ pub async fn ingest(
                         "our {} to the customer bounced: contact them another way",
                         letter.kind
                     ),
+                    now,
                 )
                 .await?;
                 let owner: Vec<String> = owner_of(&mut tx, case_id).await?.into_iter().collect();
@@ -490,16 +491,7 @@ async fn queue_reply(
         }
         Err(e) => {
             let reason = format!("the {name} letter could not be written: {e}");
-            Store::flag_case(tx, case_id, &reason).await?;
-            Store::insert_event(
-                tx,
-                case_id,
-                now,
-                "needs_attention",
-                "redress",
-                &json!({ "reason": reason }),
-            )
-            .await?;
+            Store::flag_case(tx, case_id, &reason, now).await?;
             Ok(false)
         }
     }
@@ -563,6 +555,7 @@ pub(crate) async fn notify(
                 tx,
                 case_id,
                 &format!("a notice to staff could not be written: {e}"),
+                now,
             )
             .await?;
             return Ok(());

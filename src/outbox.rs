@@ -300,7 +300,7 @@ pub async fn send_one(
                         "letter": letter.kind, "error": error.to_string(), "attempts": letter.attempts,
                     }))
                     .await?;
-                    Store::flag_case(&mut tx, case_id, &reason).await?;
+                    Store::flag_case(&mut tx, case_id, &reason, now).await?;
                     tx.commit().await?;
                 }
                 Ok(StepOutcome::GaveUp {

@@ -510,14 +510,27 @@ impl Store {
         Ok(row.try_get("id")?)
     }
 
-    /// Flags a case for a person, with the reason.
-    pub async fn flag_case(tx: &mut Tx, case_id: i64, reason: &str) -> Result<(), StoreError> {
+    /// Flags a case for a person, with the reason, and records that as an event.
+    pub async fn flag_case(
+        tx: &mut Tx,
+        case_id: i64,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE cases SET needs_attention = 1, attention_reason = $1 WHERE id = $2")
             .bind(reason)
             .bind(case_id)
             .execute(&mut **tx)
             .await?;
-        Ok(())
+        Self::insert_event(
+            tx,
+            case_id,
+            now,
+            "needs_attention",
+            "redress",
+            &serde_json::json!({ "reason": reason }),
+        )
+        .await
     }
 
     /// Appends an event to a case's record.

@@ -10,16 +10,6 @@ use redress::daemon::run_once;
 use redress::mail::parse;
 use support::*;
 
-fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// A real Postfix bounce of our receipt is tied to the case, marks the receipt undelivered and
 /// flags the case for a person, and is never answered.
 #[tokio::test(flavor = "multi_thread")]

@@ -7,16 +7,6 @@ mod support;
 use redress::mail::parse;
 use support::*;
 
-fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 struct World {
     env: TestEnv,
     owner: String,

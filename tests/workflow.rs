@@ -6,16 +6,6 @@ mod support;
 use redress::mail::parse;
 use support::*;
 
-fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn deadlines(env: &TestEnv, reference: &str) -> Vec<(String, String, String)> {
     let detail: serde_json::Value =
         serde_json::from_str(&ok(&env.redress(&["cases", "show", reference, "--json"])))

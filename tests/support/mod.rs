@@ -268,6 +268,17 @@ rules_file = "{rules}"
     }
 }
 
+/// The standard output of a command that must have succeeded (its output shown if not).
+pub fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A complaint mail as a customer's client would write it.
 pub fn complaint(from: &str, to: &str, message_id: &str, subject: &str, body: &str) -> Vec<u8> {
     format!(
