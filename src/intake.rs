@@ -863,6 +863,9 @@ async fn open_case(
         Kind::Complaint => Some("receipt"),
         Kind::Compliment => Some("compliment_thanks"),
         Kind::ServiceRequest => Some("service_request"),
+        // Only where the landlord runs the procedure's feedback stage (§4.7–4.8): a note that it
+        // was recorded and passed on, and how to make it a complaint.
+        Kind::Feedback if policy.feedback_stage => Some("feedback"),
         _ => None,
     };
     let mut receipt_queued = false;

@@ -91,6 +91,7 @@ const TEMPLATES: &[(&str, &[Required])] = &[
         "compliment_thanks",
         &[req("reference", "the case reference", true)],
     ),
+    ("feedback", &[req("reference", "the case reference", true)]),
     (
         "service_request",
         &[

@@ -391,3 +391,46 @@ async fn owners_are_assigned_by_service_area_and_told() {
     env.wait_for_subject(&repairs, "INBOX", "The customer wrote again")
         .await;
 }
+
+/// Feedback with no response wanted: recorded without deadlines or letters by default; with the
+/// procedure's feedback stage turned on it gets a short note and the next-working-day deadline.
+#[tokio::test(flavor = "multi_thread")]
+async fn feedback_follows_the_configured_feedback_stage() {
+    for stage_on in [false, true] {
+        let env = TestEnv::with(
+            Db::Sqlite,
+            if stage_on {
+                "[deadlines]\nfeedback_stage = true\n"
+            } else {
+                ""
+            },
+        );
+        env.append(
+            &complaint(&env.customer, &env.complaints, &format!("fb-{}", env.customer), "Feedback", "I was disappointed the operative was late. I don't want a response, just wanted to let you know."),
+            Some(at("2026-11-20T10:00:00Z")),
+        )
+        .await;
+        let app = env.app().await;
+        let report = run_once(&app, &env.sender(), &Clock::system())
+            .await
+            .expect("pass");
+        let case = &app.store.list_cases(1).await.expect("list")[0];
+        assert_eq!(case.kind, "feedback");
+        let deadlines = app.store.deadlines_of(case.id).await.expect("deadlines");
+        if stage_on {
+            assert_eq!(report.letters_sent, 1);
+            assert_eq!(deadlines.len(), 1);
+            assert_eq!(deadlines[0].kind, "feedback_response");
+            assert_eq!(
+                deadlines[0].due_at,
+                at("2026-11-23T17:00:00Z"),
+                "close of business the next working day"
+            );
+            env.wait_for_subject(&env.customer, "INBOX", "Thank you for your feedback")
+                .await;
+        } else {
+            assert_eq!(report.letters_sent, 0, "no response wanted: none sent");
+            assert!(deadlines.is_empty());
+        }
+    }
+}
