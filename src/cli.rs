@@ -127,6 +127,13 @@ pub enum CaseCommand {
         #[arg(long, default_value = "Complaints Team")]
         by: String,
     },
+    /// Mark an outstanding action from a response done (its id is listed by `cases show`).
+    ActionDone {
+        reference: String,
+        deadline_id: i64,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
     /// Hand the case to another owner, who is told.
     Assign {
         reference: String,
@@ -291,6 +298,18 @@ async fn case_action(app: &App, command: CaseCommand, clock: &Clock) -> Result<(
             let case = workflow::assign(app, &reference, &by, &address, now).await?;
             println!(
                 "{} assigned to {address}; they have been told",
+                case.reference
+            );
+            return Ok(());
+        }
+        CaseCommand::ActionDone {
+            reference,
+            deadline_id,
+            by,
+        } => {
+            let case = workflow::action_done(app, &reference, &by, deadline_id, now).await?;
+            println!(
+                "action {deadline_id} on {} done; its reminders stop",
                 case.reference
             );
             return Ok(());
@@ -583,7 +602,8 @@ fn print_case(app: &App, detail: &CaseDetail, clock: &Clock) {
     for d in &detail.deadlines {
         let left = rules.calendar.working_days_left(clock.now(), d.due_at);
         println!(
-            "  {:<24} due {}  ({} working days left) [{}]  {}",
+            "  #{:<5} {:<24} due {}  ({} working days left) [{}]  {}",
+            d.id,
             d.kind,
             rules.calendar_time(d.due_at),
             left,

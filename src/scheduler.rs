@@ -109,7 +109,7 @@ pub async fn pass(app: &App, now: DateTime<Utc>) -> Result<SchedulerReport, Stor
     let rows = sqlx::query(
         "SELECT d.id, d.case_id, d.kind, d.due_at, d.rule, c.reference, c.stage, c.customer_name, c.subject, c.owner
          FROM deadlines d JOIN cases c ON c.id = d.case_id
-         WHERE d.status = 'open' AND c.status = 'open' AND d.due_at <= $1
+         WHERE d.status = 'open' AND (c.status = 'open' OR d.kind = 'outstanding_action') AND d.due_at <= $1
          ORDER BY d.due_at, d.id",
     )
     .bind(ts(horizon))

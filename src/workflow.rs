@@ -42,6 +42,10 @@ pub enum WorkflowError {
     NoAddress(String),
     #[error(transparent)]
     Incomplete(IncompleteResponse),
+    #[error(
+        "case {reference} has no open outstanding action {deadline_id} (see `redress cases show {reference}`)"
+    )]
+    NoSuchAction { reference: String, deadline_id: i64 },
     #[error("letter {name} could not be written: {message}")]
     Letter { name: &'static str, message: String },
 }
@@ -815,4 +819,45 @@ pub async fn restrict(
         .add_restriction(&address, until, &contact, reason, handler, now)
         .await?;
     Ok(())
+}
+
+/// Marks an outstanding action (a deadline listed by `cases show`) done; its reminders stop.
+pub async fn action_done(
+    app: &App,
+    reference: &str,
+    handler: &str,
+    deadline_id: i64,
+    now: DateTime<Utc>,
+) -> Result<CaseRow, WorkflowError> {
+    let reference = reference.trim().to_ascii_uppercase();
+    let case = app
+        .store
+        .case_by_reference(&reference)
+        .await?
+        .ok_or(WorkflowError::NoSuchCase(reference))?;
+    let mut tx = app.store.begin().await?;
+    let done = sqlx::query("UPDATE deadlines SET status = 'met', closed_at = $1 WHERE id = $2 AND case_id = $3 AND kind = 'outstanding_action' AND status = 'open' RETURNING rule")
+        .bind(crate::store::ts(now))
+        .bind(deadline_id)
+        .bind(case.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = done else {
+        return Err(WorkflowError::NoSuchAction {
+            reference: case.reference,
+            deadline_id,
+        });
+    };
+    let rule: String = row.try_get("rule")?;
+    Store::insert_event(
+        &mut tx,
+        case.id,
+        now,
+        "action_completed",
+        handler,
+        &json!({ "deadline_id": deadline_id, "action": rule }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(case)
 }

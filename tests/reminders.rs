@@ -257,3 +257,106 @@ async fn an_extension_moves_the_reminders_and_a_response_stops_them() {
     assert_eq!(owner.len(), 1, "{owner:?}");
     assert!(reminders_for(env, &world.manager).await.is_empty());
 }
+
+/// Outstanding actions promised in a response are tracked like deadlines (even once a stage 2
+/// response closed the case) until a handler marks them done.
+#[tokio::test(flavor = "multi_thread")]
+async fn outstanding_actions_are_reminded_until_done() {
+    let world = acknowledged_complaint().await;
+    let env = &world.env;
+    ok(&env.redress(&[
+        "--now",
+        "2026-12-15T09:00:00Z",
+        "case",
+        "respond",
+        &world.reference,
+        "--outcome",
+        "not-upheld",
+        "--reasons",
+        "r",
+        "--remedy",
+        "none",
+        "--no-outstanding-actions",
+    ]));
+    ok(&env.redress(&[
+        "--now",
+        "2026-12-15T09:30:00Z",
+        "case",
+        "escalate",
+        &world.reference,
+        "--reason",
+        "Phoned: unhappy.",
+    ]));
+    ok(&env.redress(&[
+        "--now",
+        "2026-12-15T10:00:00Z",
+        "case",
+        "respond",
+        &world.reference,
+        "--outcome",
+        "upheld",
+        "--reasons",
+        "The fence was left unfinished.",
+        "--remedy",
+        "We will finish it.",
+        "--action",
+        "Finish the fence|Grounds team|2027-01-08",
+    ]));
+    let detail: serde_json::Value = serde_json::from_str(&ok(&env.redress(&[
+        "cases",
+        "show",
+        &world.reference,
+        "--json",
+    ])))
+    .expect("json");
+    assert_eq!(
+        detail["status"], "closed",
+        "the stage 2 response ends the procedure"
+    );
+    // Two working days before Friday 8 January is Wednesday 6 January.
+    assert_eq!(
+        pass_at(&world, "2027-01-05T09:00:00Z")["reminders"]["reminders"],
+        0
+    );
+    assert_eq!(
+        pass_at(&world, "2027-01-06T09:00:00Z")["reminders"]["reminders"],
+        1
+    );
+    // The stage 2 owner (the manager) is reminded.
+    env.wait_for_subject(&world.manager, "INBOX", "an action promised in a response")
+        .await;
+    let detail: serde_json::Value = serde_json::from_str(&ok(&env.redress(&[
+        "cases",
+        "show",
+        &world.reference,
+        "--json",
+    ])))
+    .expect("json");
+    let action = detail["deadlines"]
+        .as_array()
+        .expect("deadlines")
+        .iter()
+        .find(|d| d["kind"] == "outstanding_action")
+        .expect("action");
+    let id = action["id"].as_i64().expect("id").to_string();
+    let missing = env.redress(&["case", "action-done", &world.reference, "999999"]);
+    assert!(!missing.status.success());
+    ok(&env.redress(&[
+        "--now",
+        "2027-01-07T10:00:00Z",
+        "case",
+        "action-done",
+        &world.reference,
+        &id,
+    ]));
+    assert_eq!(
+        pass_at(&world, "2027-01-08T09:00:00Z")["reminders"]["reminders"],
+        0,
+        "done: no due-day reminder"
+    );
+    assert_eq!(
+        pass_at(&world, "2027-01-11T09:00:00Z")["reminders"]["reminders"],
+        0,
+        "nor overdue"
+    );
+}
