@@ -19,6 +19,7 @@ use serde_json::json;
 use crate::app::App;
 use crate::clock::Clock;
 use crate::config::{OrganisationSettings, Security, SmtpSettings};
+use crate::deadlines::AcknowledgementMode;
 use crate::store::{OutboxRow, Store, StoreError};
 
 /// A sending failure.
@@ -278,6 +279,24 @@ pub async fn send_one(
                         "letter": letter.kind, "message_id": letter.message_id, "attempt": letter.attempts,
                     }))
                     .await?;
+                // Where the automatic receipt is the Code's acknowledgement, sending it is the
+                // acknowledgement: on record for the published figures.
+                if letter.kind == "receipt"
+                    && app.rules.settings.deadlines.acknowledgement
+                        == AcknowledgementMode::Automatic
+                {
+                    app.store
+                        .append_event(
+                            case_id,
+                            now,
+                            "acknowledged",
+                            "redress",
+                            &json!({
+                                "stage": "stage1", "automatic": true, "on_time": true,
+                            }),
+                        )
+                        .await?;
+                }
             }
             tracing::info!(letter = letter.id, kind = %letter.kind, "letter sent");
             Ok(StepOutcome::Sent {

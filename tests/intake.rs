@@ -492,3 +492,50 @@ async fn the_intake_loop_runs_on_postgresql() {
     let detail = app.store.case_detail(&reference).await.expect("case");
     assert_eq!(detail.letters[0].status, "sent");
 }
+
+/// With `acknowledgement = "automatic"` the receipt is the Code's acknowledgement: it says so,
+/// the response is due 10 working days from it, and sending it is recorded as the acknowledgement.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_automatic_receipt_can_be_the_acknowledgement() {
+    let env = TestEnv::with(Db::Sqlite, "[deadlines]\nacknowledgement = \"automatic\"\n");
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("auto-{}", env.customer),
+            "Repairs",
+            "Nobody came.",
+        ),
+        Some(at("2026-11-20T10:00:00Z")),
+    )
+    .await;
+    let app = env.app().await;
+    run_once(&app, &env.sender(), &Clock::system())
+        .await
+        .expect("pass");
+    let case = &app.store.list_cases(1).await.expect("list")[0];
+    let detail = app
+        .store
+        .case_detail(&case.reference)
+        .await
+        .expect("detail");
+    let kinds: Vec<&str> = detail.deadlines.iter().map(|d| d.kind.as_str()).collect();
+    assert_eq!(kinds, ["stage1_response"]);
+    // Friday 20 November + 10 working days = Friday 4 December.
+    assert_eq!(detail.deadlines[0].due_at, at("2026-12-04T17:00:00Z"));
+    assert!(
+        detail
+            .events
+            .iter()
+            .any(|e| e.kind == "acknowledged" && e.detail["automatic"] == true)
+    );
+    let receipt = parse(&env.wait_for_mails(&env.customer, "INBOX", 1).await[0].raw);
+    assert!(
+        receipt
+            .text_body
+            .contains("This letter is our acknowledgement"),
+        "{}",
+        receipt.text_body
+    );
+    assert!(receipt.text_body.contains("Friday 4 December 2026"));
+}
