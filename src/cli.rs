@@ -48,6 +48,11 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// The managers' dashboard: open cases by stage and owner, due this week, overdue, on-time rates.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the config, templates and holidays, and connect to IMAP, SMTP and the database.
     CheckConfig,
     /// Apply database migrations.
@@ -245,6 +250,17 @@ pub async fn execute(cli: Cli) -> Result<()> {
             } else {
                 run_daemon(app, sender, clock).await
             }
+        }
+        Command::Status { json } => {
+            let app = App::start(rules).await?;
+            let dashboard = crate::dashboard::build(&app, clock.now()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&dashboard)?);
+            } else {
+                print!("{}", crate::dashboard::render(&app, &dashboard));
+            }
+            app.store.close().await;
+            Ok(())
         }
         Command::Case { command } => {
             let app = App::start(rules).await?;

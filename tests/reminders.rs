@@ -360,3 +360,42 @@ async fn outstanding_actions_are_reminded_until_done() {
         "nor overdue"
     );
 }
+
+/// The managers' dashboard: open cases by owner, due this week, overdue, on-time rates.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_shows_what_is_due_and_how_late_we_are() {
+    let world = acknowledged_complaint().await;
+    let env = &world.env;
+    let status = |now: &str| -> serde_json::Value {
+        serde_json::from_str(&ok(&env.redress(&["--now", now, "status", "--json"]))).expect("json")
+    };
+    let monday = status("2026-12-28T10:00:00Z");
+    assert_eq!(
+        monday["open"][0],
+        serde_json::json!(["stage1", world.owner, 1])
+    );
+    assert_eq!(monday["due_this_week"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        monday["due_this_week"][0]["reference"],
+        world.reference.as_str()
+    );
+    assert_eq!(monday["overdue"].as_array().map(Vec::len), Some(0));
+    // Acknowledged on 14 December, after its 30 November deadline: late.
+    assert_eq!(
+        monday["stage1_acknowledged"],
+        serde_json::json!({ "on_time": 0, "total": 1 })
+    );
+    let thursday = status("2026-12-31T10:00:00Z");
+    assert_eq!(thursday["overdue"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        thursday["stage1_responded"],
+        serde_json::json!({ "on_time": 0, "total": 1 }),
+        "an overdue response counts as late"
+    );
+    let text = ok(&env.redress(&["--now", "2026-12-31T10:00:00Z", "status"]));
+    assert!(
+        text.contains("Overdue (1)") && text.contains(&world.reference),
+        "{text}"
+    );
+    assert!(text.contains("stage 1 acknowledged   0/1 (0%)"), "{text}");
+}

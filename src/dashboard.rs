@@ -1,0 +1,251 @@
+//! The managers' dashboard (`redress status`): open cases by stage and owner, what is due this
+//! week, what is overdue, and this reporting year's on-time rates, from the record.
+//!
+//! The reporting year runs from 1 April, as in the landlord's annual report. An acknowledgement or
+//! response counts as on time when it was sent by its deadline; a deadline that has passed without
+//! one counts as late already.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::app::App;
+use crate::deadlines::DeadlineKind;
+use crate::store::{StoreError, from_ts, ts};
+
+/// One deadline on the dashboard.
+#[derive(Debug, Clone, Serialize)]
+pub struct DueItem {
+    pub reference: String,
+    pub stage: Option<String>,
+    pub owner: Option<String>,
+    pub what: String,
+    pub due_at: DateTime<Utc>,
+    pub working_days: i64,
+}
+
+/// n of N on time.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Rate {
+    pub on_time: i64,
+    pub total: i64,
+}
+
+impl Rate {
+    /// Percent, rounded, or `None` with nothing to count.
+    pub fn percent(&self) -> Option<i64> {
+        (self.total > 0).then(|| (self.on_time * 100 + self.total / 2) / self.total)
+    }
+}
+
+/// The dashboard.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dashboard {
+    pub at: DateTime<Utc>,
+    pub year_from: NaiveDate,
+    /// (stage or kind, owner) → open cases.
+    pub open: Vec<(String, String, i64)>,
+    pub due_this_week: Vec<DueItem>,
+    pub overdue: Vec<DueItem>,
+    pub stage1_acknowledged: Rate,
+    pub stage1_responded: Rate,
+    pub stage2_acknowledged: Rate,
+    pub stage2_responded: Rate,
+}
+
+/// The start of the reporting year (1 April) that contains `day`.
+pub fn reporting_year_start(day: NaiveDate) -> NaiveDate {
+    let year = if day.month() >= 4 {
+        day.year()
+    } else {
+        day.year() - 1
+    };
+    NaiveDate::from_ymd_opt(year, 4, 1).unwrap_or(day)
+}
+
+/// Builds the dashboard at `now`.
+pub async fn build(app: &App, now: DateTime<Utc>) -> Result<Dashboard, StoreError> {
+    let calendar = &app.rules.calendar;
+    let today = calendar.local_date(now);
+    let year_from = reporting_year_start(today);
+    let year_start = calendar.close_of_business(year_from) - Duration::hours(24);
+    let pool = app.store.pool();
+
+    let mut open: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for row in sqlx::query("SELECT kind, stage, owner FROM cases WHERE status = 'open'")
+        .fetch_all(pool)
+        .await?
+    {
+        let stage: Option<String> = row.try_get("stage")?;
+        let kind: String = row.try_get("kind")?;
+        let owner: Option<String> = row.try_get("owner")?;
+        *open
+            .entry((
+                stage.unwrap_or(kind),
+                owner.unwrap_or_else(|| "(unassigned)".into()),
+            ))
+            .or_default() += 1;
+    }
+
+    // Through the end of this week (Sunday).
+    let week_end = today + Duration::days(i64::from(6 - today.weekday().num_days_from_monday()));
+    let horizon = calendar.close_of_business(week_end) + Duration::hours(12);
+    let mut due_this_week = Vec::new();
+    let mut overdue = Vec::new();
+    for row in sqlx::query(
+        "SELECT c.reference, c.stage, c.owner, d.kind, d.due_at FROM deadlines d JOIN cases c ON c.id = d.case_id
+         WHERE d.status = 'open' AND (c.status = 'open' OR d.kind = 'outstanding_action') AND d.due_at <= $1 ORDER BY d.due_at",
+    )
+    .bind(ts(horizon))
+    .fetch_all(pool)
+    .await?
+    {
+        let due_at = from_ts(row.try_get("due_at")?);
+        let kind: String = row.try_get("kind")?;
+        let item = DueItem {
+            reference: row.try_get("reference")?,
+            stage: row.try_get("stage")?,
+            owner: row.try_get("owner")?,
+            what: DeadlineKind::parse(&kind).map(DeadlineKind::describe).unwrap_or("deadline").to_string(),
+            due_at,
+            working_days: calendar.working_days_left(now, due_at),
+        };
+        if due_at < now { overdue.push(item) } else { due_this_week.push(item) }
+    }
+
+    let rate = |event: &'static str, stage: &'static str, ack: DeadlineKind| async move {
+        let mut rate = Rate::default();
+        for row in sqlx::query("SELECT detail FROM events WHERE kind = $1 AND at >= $2")
+            .bind(event)
+            .bind(ts(year_start))
+            .fetch_all(pool)
+            .await?
+        {
+            let detail: serde_json::Value =
+                serde_json::from_str(&row.try_get::<String, _>("detail")?).unwrap_or_default();
+            if detail["stage"] == stage {
+                rate.total += 1;
+                if detail["on_time"] != false {
+                    rate.on_time += 1;
+                }
+            }
+        }
+        let missed = sqlx::query("SELECT COUNT(*) AS n FROM deadlines d JOIN cases c ON c.id = d.case_id WHERE d.kind = $1 AND d.status = 'open' AND d.due_at < $2 AND d.due_at >= $3 AND c.status = 'open'")
+            .bind(ack.as_str())
+            .bind(ts(now))
+            .bind(ts(year_start))
+            .fetch_one(pool)
+            .await?;
+        rate.total += missed.try_get::<i64, _>("n")?;
+        Ok::<Rate, StoreError>(rate)
+    };
+    Ok(Dashboard {
+        at: now,
+        year_from,
+        open: open
+            .into_iter()
+            .map(|((stage, owner), n)| (stage, owner, n))
+            .collect(),
+        due_this_week,
+        overdue,
+        stage1_acknowledged: rate(
+            "acknowledged",
+            "stage1",
+            DeadlineKind::Stage1Acknowledgement,
+        )
+        .await?,
+        stage1_responded: rate("responded", "stage1", DeadlineKind::Stage1Response).await?,
+        stage2_acknowledged: rate(
+            "acknowledged",
+            "stage2",
+            DeadlineKind::Stage2Acknowledgement,
+        )
+        .await?,
+        stage2_responded: rate("responded", "stage2", DeadlineKind::Stage2Response).await?,
+    })
+}
+
+/// The dashboard as text for a terminal.
+pub fn render(app: &App, d: &Dashboard) -> String {
+    let mut out = String::new();
+    let time = |t: DateTime<Utc>| app.rules.calendar_time(t);
+    out.push_str(&format!(
+        "redress status at {}\n\nOpen cases by stage and owner:\n",
+        time(d.at)
+    ));
+    if d.open.is_empty() {
+        out.push_str("  none\n");
+    }
+    for (stage, owner, n) in &d.open {
+        out.push_str(&format!("  {stage:<16} {owner:<40} {n:>6}\n"));
+    }
+    for (title, items) in [("Overdue", &d.overdue), ("Due this week", &d.due_this_week)] {
+        out.push_str(&format!("\n{title} ({}):\n", items.len()));
+        for item in items {
+            out.push_str(&format!(
+                "  {:<18} {:<44} due {}  ({} working days)  {}\n",
+                item.reference,
+                item.what,
+                time(item.due_at),
+                item.working_days,
+                item.owner.as_deref().unwrap_or("(unassigned)")
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\nOn time since {} (the reporting year):\n",
+        d.year_from
+    ));
+    for (name, rate) in [
+        ("stage 1 acknowledged", d.stage1_acknowledged),
+        ("stage 1 responded", d.stage1_responded),
+        ("stage 2 acknowledged", d.stage2_acknowledged),
+        ("stage 2 responded", d.stage2_responded),
+    ] {
+        let percent = rate
+            .percent()
+            .map(|p| format!("{p}%"))
+            .unwrap_or_else(|| "-".into());
+        out.push_str(&format!(
+            "  {name:<22} {}/{} ({percent})\n",
+            rate.on_time, rate.total
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reporting_year_starts_on_1_april() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        assert_eq!(reporting_year_start(d("2026-11-23")), d("2026-04-01"));
+        assert_eq!(reporting_year_start(d("2027-03-31")), d("2026-04-01"));
+        assert_eq!(reporting_year_start(d("2027-04-01")), d("2027-04-01"));
+    }
+
+    #[test]
+    fn rates_round_like_the_annual_report() {
+        assert_eq!(
+            Rate {
+                on_time: 349,
+                total: 368
+            }
+            .percent(),
+            Some(95)
+        );
+        assert_eq!(
+            Rate {
+                on_time: 302,
+                total: 368
+            }
+            .percent(),
+            Some(82)
+        );
+        assert_eq!(Rate::default().percent(), None);
+    }
+}
