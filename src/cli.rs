@@ -139,6 +139,20 @@ pub enum CaseCommand {
         #[arg(long, default_value = "Complaints Team")]
         by: String,
     },
+    /// Record that the case went to the Housing Ombudsman, or (with --finding) a determination.
+    Ombudsman {
+        reference: String,
+        /// no-maladministration, service-failure, maladministration or severe-maladministration.
+        #[arg(long, requires = "area")]
+        finding: Option<String>,
+        /// What the finding is about: service-delivery or complaint-handling.
+        #[arg(long, requires = "finding")]
+        area: Option<String>,
+        #[arg(long, default_value = "")]
+        notes: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
     /// Hand the case to another owner, who is told.
     Assign {
         reference: String,
@@ -328,6 +342,27 @@ async fn case_action(app: &App, command: CaseCommand, clock: &Clock) -> Result<(
                 "action {deadline_id} on {} done; its reminders stop",
                 case.reference
             );
+            return Ok(());
+        }
+        CaseCommand::Ombudsman {
+            reference,
+            finding,
+            area,
+            notes,
+            by,
+        } => {
+            let finding = match (finding, area) {
+                (Some(finding), Some(area)) => Some((
+                    workflow::Finding::parse(&finding).ok_or_else(|| {
+                        anyhow::anyhow!("--finding `{finding}`: use no-maladministration, service-failure, maladministration or severe-maladministration")
+                    })?,
+                    workflow::FindingArea::parse(&area)
+                        .ok_or_else(|| anyhow::anyhow!("--area `{area}`: use service-delivery or complaint-handling"))?,
+                )),
+                _ => None,
+            };
+            let case = workflow::ombudsman(app, &reference, &by, finding, &notes, now).await?;
+            println!("recorded on {}", case.reference);
             return Ok(());
         }
         CaseCommand::Note {

@@ -861,3 +861,73 @@ pub async fn action_done(
     tx.commit().await?;
     Ok(case)
 }
+
+/// A Housing Ombudsman determination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finding {
+    NoMaladministration,
+    ServiceFailure,
+    Maladministration,
+    SevereMaladministration,
+}
+
+impl Finding {
+    /// Parses `no-maladministration`, `service-failure`, `maladministration`, `severe-maladministration`.
+    pub fn parse(text: &str) -> Option<Finding> {
+        match text.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "no-maladministration" => Some(Finding::NoMaladministration),
+            "service-failure" => Some(Finding::ServiceFailure),
+            "maladministration" => Some(Finding::Maladministration),
+            "severe-maladministration" => Some(Finding::SevereMaladministration),
+            _ => None,
+        }
+    }
+}
+
+/// What an Ombudsman finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingArea {
+    ServiceDelivery,
+    ComplaintHandling,
+}
+
+impl FindingArea {
+    /// Parses `service-delivery` or `complaint-handling`.
+    pub fn parse(text: &str) -> Option<FindingArea> {
+        match text.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "service-delivery" => Some(FindingArea::ServiceDelivery),
+            "complaint-handling" => Some(FindingArea::ComplaintHandling),
+            _ => None,
+        }
+    }
+}
+
+/// Records that a case went to the Housing Ombudsman, and each determination when it comes.
+pub async fn ombudsman(
+    app: &App,
+    reference: &str,
+    handler: &str,
+    finding: Option<(Finding, FindingArea)>,
+    notes: &str,
+    now: DateTime<Utc>,
+) -> Result<CaseRow, WorkflowError> {
+    let reference = reference.trim().to_ascii_uppercase();
+    let case = app
+        .store
+        .case_by_reference(&reference)
+        .await?
+        .ok_or(WorkflowError::NoSuchCase(reference))?;
+    let (kind, detail) = match finding {
+        Some((finding, area)) => (
+            "ombudsman_finding",
+            json!({ "finding": finding, "area": area, "notes": notes }),
+        ),
+        None => ("ombudsman_referral", json!({ "notes": notes })),
+    };
+    app.store
+        .append_event(case.id, now, kind, handler, &detail)
+        .await?;
+    Ok(case)
+}

@@ -384,3 +384,101 @@ async fn assign_refuse_escalate_and_close() {
     let again = env.redress(&["case", "close", &repairs, "--reason", "x"]);
     assert!(!again.status.success());
 }
+
+/// Ombudsman referrals and determinations are events on the case, checked as they are typed.
+#[tokio::test(flavor = "multi_thread")]
+async fn ombudsman_findings_are_recorded() {
+    let env = TestEnv::new();
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("om-{}", env.customer),
+            "Damp",
+            "Still not fixed.",
+        ),
+        None,
+    )
+    .await;
+    ok(&env.redress(&["run", "--once"]));
+    let cases: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "list", "--json"]))).expect("json");
+    let reference = cases[0]["reference"]
+        .as_str()
+        .expect("reference")
+        .to_string();
+    ok(&env.redress(&[
+        "case",
+        "ombudsman",
+        &reference,
+        "--notes",
+        "Referred by the customer.",
+    ]));
+    ok(&env.redress(&[
+        "case",
+        "ombudsman",
+        &reference,
+        "--finding",
+        "severe-maladministration",
+        "--area",
+        "service-delivery",
+    ]));
+    ok(&env.redress(&[
+        "case",
+        "ombudsman",
+        &reference,
+        "--finding",
+        "maladministration",
+        "--area",
+        "complaint-handling",
+    ]));
+    let bad = env.redress(&[
+        "case",
+        "ombudsman",
+        &reference,
+        "--finding",
+        "bad",
+        "--area",
+        "service-delivery",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("severe-maladministration"));
+    let detail: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "show", &reference, "--json"])))
+            .expect("json");
+    let findings: Vec<(String, String)> = detail["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "ombudsman_finding")
+        .map(|e| {
+            (
+                e["detail"]["finding"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                e["detail"]["area"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        findings,
+        [
+            (
+                "severe_maladministration".to_string(),
+                "service_delivery".to_string()
+            ),
+            (
+                "maladministration".to_string(),
+                "complaint_handling".to_string()
+            )
+        ]
+    );
+    assert!(
+        detail["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e["kind"] == "ombudsman_referral")
+    );
+}
