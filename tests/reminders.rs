@@ -14,7 +14,8 @@ struct World {
     reference: String,
 }
 
-/// A complaint acknowledged on Monday 14 December 2026: its response is due Wednesday 30 December.
+/// A complaint received Monday 16 November 2026 (acknowledgement due 23 November) and acknowledged
+/// late on Monday 14 December 2026: its response is due Wednesday 30 December.
 async fn acknowledged_complaint() -> World {
     let owner = unique_address("complaints-manager");
     let manager = unique_address("head-of-service");
@@ -30,10 +31,11 @@ async fn acknowledged_complaint() -> World {
             "Garden fence",
             "The fence repair was never finished.",
         ),
-        None,
+        // A fixed past receipt (Dovecot refuses future ones), so the test reads the same on any date.
+        Some(at("2026-11-16T10:00:00Z")),
     )
     .await;
-    ok(&env.redress(&["run", "--once"]));
+    ok(&env.redress(&["--now", "2026-11-16T10:05:00Z", "run", "--once"]));
     let cases: serde_json::Value =
         serde_json::from_str(&ok(&env.redress(&["cases", "list", "--json"]))).expect("json");
     let reference = cases[0]["reference"]
