@@ -48,6 +48,19 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// The published figures for a period (Markdown or JSON), computed from the record's events.
+    Report {
+        #[arg(long, value_parser = parse_date)]
+        from: NaiveDate,
+        #[arg(long, value_parser = parse_date)]
+        to: NaiveDate,
+        /// md or json.
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// The managers' dashboard: open cases by stage and owner, due this week, overdue, on-time rates.
     Status {
         #[arg(long)]
@@ -264,6 +277,30 @@ pub async fn execute(cli: Cli) -> Result<()> {
             } else {
                 run_daemon(app, sender, clock).await
             }
+        }
+        Command::Report {
+            from,
+            to,
+            format,
+            out,
+        } => {
+            if to < from {
+                bail!("--to {to} is before --from {from}");
+            }
+            let app = App::start(rules).await?;
+            let report = crate::report::build(&app, from, to, clock.now()).await?;
+            app.store.close().await;
+            let text = match format.as_str() {
+                "md" => crate::report::markdown(&report),
+                "json" => serde_json::to_string_pretty(&report)?,
+                other => bail!("--format `{other}`: use md or json"),
+            };
+            match out {
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(())
         }
         Command::Status { json } => {
             let app = App::start(rules).await?;

@@ -20,6 +20,7 @@ pub mod mail;
 pub mod mailbox;
 pub mod outbox;
 pub mod reference;
+pub mod report;
 pub mod scheduler;
 pub mod store;
 pub mod tls;

@@ -1,0 +1,251 @@
+//! The published figures, from a record with known answers built through the CLI as handlers
+//! would: on-time and late acknowledgements, an extension, both stages, a refusal, a compliment,
+//! and an Ombudsman determination.
+
+mod support;
+
+use support::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_report_counts_what_happened_not_what_is_now() {
+    let env = TestEnv::new();
+    let received = Some(at("2026-11-16T10:00:00Z")); // Monday: acknowledgements due 23 November.
+    let mails = [
+        (
+            "a",
+            "Boiler repair",
+            "The boiler repair was never done and the engineer never came back.",
+        ),
+        (
+            "b",
+            "Noise",
+            "The anti-social noise from my neighbour is unacceptable and nobody called back.",
+        ),
+        (
+            "c",
+            "Rent account",
+            "My rent account is wrong, I have been overcharged and I am unhappy.",
+        ),
+        ("d", "Thank you", "Thank you to the caretaker, great job."),
+    ];
+    for (tag, subject, body) in mails {
+        let from = unique_address(tag);
+        env.append(
+            &complaint(
+                &from,
+                &env.complaints,
+                &format!("rep-{tag}-{from}"),
+                subject,
+                body,
+            ),
+            received,
+        )
+        .await;
+    }
+    ok(&env.redress(&["--now", "2026-11-16T10:05:00Z", "run", "--once"]));
+    let cases: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "list", "--json"]))).expect("json");
+    let reference = |subject: &str| {
+        cases
+            .as_array()
+            .expect("cases")
+            .iter()
+            .find(|c| c["subject"] == subject)
+            .and_then(|c| c["reference"].as_str())
+            .expect("case")
+            .to_string()
+    };
+    let (a, b, c) = (
+        reference("Boiler repair"),
+        reference("Noise"),
+        reference("Rent account"),
+    );
+    let act = |now: &str, args: &[&str]| {
+        let mut all = vec!["--now", now, "case"];
+        all.extend_from_slice(args);
+        ok(&env.redress(&all));
+    };
+    // A: acknowledged on time, answered on time, upheld.
+    act(
+        "2026-11-17T10:00:00Z",
+        &["acknowledge", &a, "--understanding", "u", "--outcome", "o"],
+    );
+    act(
+        "2026-11-24T10:00:00Z",
+        &[
+            "respond",
+            &a,
+            "--outcome",
+            "upheld",
+            "--reasons",
+            "r",
+            "--remedy",
+            "£50",
+            "--no-outstanding-actions",
+        ],
+    );
+    // B: acknowledged late, extended, answered within the extension, escalated, stage 2 not upheld.
+    act(
+        "2026-11-24T10:00:00Z",
+        &["acknowledge", &b, "--understanding", "u", "--outcome", "o"],
+    );
+    act(
+        "2026-12-01T10:00:00Z",
+        &["extend", &b, "--days", "5", "--reason", "survey"],
+    );
+    act(
+        "2026-12-10T10:00:00Z",
+        &[
+            "respond",
+            &b,
+            "--outcome",
+            "partly-upheld",
+            "--reasons",
+            "r",
+            "--remedy",
+            "apology",
+            "--no-outstanding-actions",
+        ],
+    );
+    act(
+        "2026-12-11T10:00:00Z",
+        &["escalate", &b, "--reason", "phoned: unhappy"],
+    );
+    act(
+        "2026-12-14T10:00:00Z",
+        &["acknowledge", &b, "--understanding", "u", "--outcome", "o"],
+    );
+    act(
+        "2026-12-21T10:00:00Z",
+        &[
+            "respond",
+            &b,
+            "--outcome",
+            "not-upheld",
+            "--reasons",
+            "r",
+            "--remedy",
+            "none",
+            "--no-outstanding-actions",
+        ],
+    );
+    act(
+        "2027-02-01T10:00:00Z",
+        &[
+            "ombudsman",
+            &b,
+            "--finding",
+            "maladministration",
+            "--area",
+            "complaint-handling",
+        ],
+    );
+    // C: refused.
+    act(
+        "2026-11-17T10:00:00Z",
+        &["refuse", &c, "--reason", "already investigated"],
+    );
+
+    let json: serde_json::Value = serde_json::from_str(&ok(&env.redress(&[
+        "--now",
+        "2027-04-01T09:00:00Z",
+        "report",
+        "--from",
+        "2026-04-01",
+        "--to",
+        "2027-03-31",
+        "--format",
+        "json",
+    ])))
+    .expect("json");
+    let rate = |on_time: i64, total: i64| serde_json::json!({ "on_time": on_time, "total": total });
+    assert_eq!(json["stage1"]["received"], 3);
+    assert_eq!(
+        json["stage1"]["acknowledged_in_time"],
+        rate(1, 2),
+        "A on time, B late, C refused before"
+    );
+    assert_eq!(json["stage1"]["responded_in_time"], rate(2, 2));
+    assert_eq!(json["stage1"]["extended"], rate(1, 3));
+    assert_eq!(json["stage1"]["answered_within_extension"], 1);
+    assert_eq!(
+        (
+            json["stage1"]["upheld"].as_i64(),
+            json["stage1"]["partly_upheld"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(json["stage2"]["received"], 1);
+    assert_eq!(json["stage2"]["acknowledged_in_time"], rate(1, 1));
+    assert_eq!(json["stage2"]["responded_in_time"], rate(1, 1));
+    assert_eq!(json["stage2"]["not_upheld"], 1);
+    assert_eq!(
+        (
+            json["resolutions"].as_i64(),
+            json["concluded_stage1"].as_i64(),
+            json["concluded_stage2"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    assert_eq!(json["stage2_no_further_action"], 1);
+    assert_eq!(
+        (json["refused"].as_i64(), json["compliments"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        json["ombudsman_findings"],
+        serde_json::json!([["maladministration", "complaint_handling", 1]])
+    );
+    let areas: Vec<(String, i64)> = json["stage1_by_area"]
+        .as_array()
+        .expect("areas")
+        .iter()
+        .map(|a| {
+            (
+                a[0].as_str().unwrap_or_default().to_string(),
+                a[1].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(areas.len(), 3, "{areas:?}");
+    assert!(
+        areas.contains(&("Repairs".to_string(), 1))
+            && areas.contains(&("Communities".to_string(), 1)),
+        "{areas:?}"
+    );
+
+    // Markdown reads like the published report's tables; a period with nothing in it is all zeros.
+    let md_path = env.dir.path().join("report.md");
+    ok(&env.redress(&[
+        "report",
+        "--from",
+        "2026-04-01",
+        "--to",
+        "2027-03-31",
+        "--out",
+        &path_str(&md_path),
+    ]));
+    let md = std::fs::read_to_string(&md_path).expect("report written");
+    assert!(
+        md.contains("| Acknowledged within time | 1/2 (50%) | 1/1 (100%) |"),
+        "{md}"
+    );
+    assert!(md.contains("Out of 3 stage 1 complaints"), "{md}");
+    assert!(
+        md.contains("| maladministration | complaint handling | 1 |"),
+        "{md}"
+    );
+    let empty: serde_json::Value = serde_json::from_str(&ok(&env.redress(&[
+        "report",
+        "--from",
+        "2025-04-01",
+        "--to",
+        "2026-03-31",
+        "--format",
+        "json",
+    ])))
+    .expect("json");
+    assert_eq!(empty["stage1"]["received"], 0);
+    let backwards = env.redress(&["report", "--from", "2027-01-01", "--to", "2026-01-01"]);
+    assert!(!backwards.status.success());
+}
