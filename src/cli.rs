@@ -54,7 +54,7 @@ pub enum Command {
         from: NaiveDate,
         #[arg(long, value_parser = parse_date)]
         to: NaiveDate,
-        /// md or json.
+        /// md, html (with inline SVG charts), json (figures and one row per case) or csv (one row per case).
         #[arg(long, default_value = "md")]
         format: String,
         /// Write to this file instead of standard output.
@@ -149,6 +149,14 @@ pub enum CaseCommand {
     ActionDone {
         reference: String,
         deadline_id: i64,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Record who complained: a customer, or a neighbour / the wider community (for the published figures).
+    Source {
+        reference: String,
+        /// customer or community.
+        source: String,
         #[arg(long, default_value = "Complaints Team")]
         by: String,
     },
@@ -292,8 +300,10 @@ pub async fn execute(cli: Cli) -> Result<()> {
             app.store.close().await;
             let text = match format.as_str() {
                 "md" => crate::report::markdown(&report),
+                "html" => crate::report::html(&report),
                 "json" => serde_json::to_string_pretty(&report)?,
-                other => bail!("--format `{other}`: use md or json"),
+                "csv" => crate::report::csv(&report),
+                other => bail!("--format `{other}`: use md, html, json or csv"),
             };
             match out {
                 Some(path) => std::fs::write(&path, text)
@@ -400,6 +410,34 @@ async fn case_action(app: &App, command: CaseCommand, clock: &Clock) -> Result<(
             };
             let case = workflow::ombudsman(app, &reference, &by, finding, &notes, now).await?;
             println!("recorded on {}", case.reference);
+            return Ok(());
+        }
+        CaseCommand::Source {
+            reference,
+            source,
+            by,
+        } => {
+            if source != "customer" && source != "community" {
+                bail!("`{source}`: use customer or community");
+            }
+            let case = workflow::note(
+                app,
+                &reference,
+                &by,
+                &format!("complainant is a {source}"),
+                now,
+            )
+            .await?;
+            app.store
+                .append_event(
+                    case.id,
+                    now,
+                    "source_set",
+                    &by,
+                    &serde_json::json!({ "source": source }),
+                )
+                .await?;
+            println!("{} recorded as from a {source}", case.reference);
             return Ok(());
         }
         CaseCommand::Note {

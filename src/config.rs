@@ -174,6 +174,16 @@ impl Default for ReminderSettings {
     }
 }
 
+/// What the published figures need that the record does not hold.
+#[derive(Debug, Clone, Default)]
+pub struct ReportSettings {
+    /// Homes owned, for the Regulator's CH01 (complaints per 1,000 homes).
+    pub homes_owned: Option<u32>,
+    /// Addresses of customers (tenants, leaseholders, shared owners, service users), one per line;
+    /// complaints from other addresses count as from neighbours and the wider community.
+    pub customers_file: Option<PathBuf>,
+}
+
 /// All settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -188,6 +198,7 @@ pub struct Settings {
     pub deadlines: DeadlinePolicy,
     pub routing: RoutingSettings,
     pub reminders: ReminderSettings,
+    pub report: ReportSettings,
 }
 
 /// Where the working-day calendar comes from.
@@ -241,6 +252,14 @@ struct RawFile {
     classification: Option<RawClassification>,
     routing: Option<RawRouting>,
     reminders: Option<RawReminders>,
+    report: Option<RawReport>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReport {
+    homes_owned: Option<u32>,
+    customers_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -681,7 +700,16 @@ impl Settings {
             reminders.digest = r.digest.unwrap_or(true);
         }
 
+        let report = match raw.report {
+            Some(r) => ReportSettings {
+                homes_owned: r.homes_owned,
+                customers_file: r.customers_file.map(&resolve),
+            },
+            None => ReportSettings::default(),
+        };
+
         Ok(Settings {
+            report,
             reminders,
             routing,
             classification_rules,

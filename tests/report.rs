@@ -8,7 +8,20 @@ use support::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_report_counts_what_happened_not_what_is_now() {
-    let env = TestEnv::new();
+    let customers_file = tempfile::NamedTempFile::new().expect("customers file");
+    let (addr_a, addr_b) = (unique_address("a"), unique_address("b"));
+    std::fs::write(
+        customers_file.path(),
+        format!("# tenants\n{addr_a}\n{}\n", addr_b.to_uppercase()),
+    )
+    .expect("write");
+    let env = TestEnv::with(
+        Db::Sqlite,
+        &format!(
+            "[report]\nhomes_owned = 1000\ncustomers_file = \"{}\"\n",
+            path_str(customers_file.path())
+        ),
+    );
     let received = Some(at("2026-11-16T10:00:00Z")); // Monday: acknowledgements due 23 November.
     let mails = [
         (
@@ -29,7 +42,11 @@ async fn the_report_counts_what_happened_not_what_is_now() {
         ("d", "Thank you", "Thank you to the caretaker, great job."),
     ];
     for (tag, subject, body) in mails {
-        let from = unique_address(tag);
+        let from = match tag {
+            "a" => addr_a.clone(),
+            "b" => addr_b.clone(),
+            _ => unique_address(tag),
+        };
         env.append(
             &complaint(
                 &from,
@@ -248,4 +265,127 @@ async fn the_report_counts_what_happened_not_what_is_now() {
     assert_eq!(empty["stage1"]["received"], 0);
     let backwards = env.redress(&["report", "--from", "2027-01-01", "--to", "2026-01-01"]);
     assert!(!backwards.status.success());
+
+    // Sources, the Regulator's measures and the trend.
+    assert_eq!(
+        (
+            json["from_customers"].as_i64(),
+            json["from_community"].as_i64()
+        ),
+        (Some(2), Some(1)),
+        "C is not on the customers list"
+    );
+    assert_eq!(json["ch01_stage1_per_1000_homes"], 3.0);
+    assert_eq!(json["ch01_stage2_per_1000_homes"], 1.0);
+    assert_eq!(
+        (
+            json["ch02_stage1_percent"].as_i64(),
+            json["ch02_stage2_percent"].as_i64()
+        ),
+        (Some(100), Some(100))
+    );
+    let trend: Vec<i64> = json["trend"]
+        .as_array()
+        .expect("trend")
+        .iter()
+        .filter_map(|t| t[1].as_i64())
+        .collect();
+    assert_eq!(trend, [0, 0, 3]);
+    ok(&env.redress(&["case", "source", &c, "customer"]));
+    let json: serde_json::Value = serde_json::from_str(&ok(&env.redress(&[
+        "report",
+        "--from",
+        "2026-04-01",
+        "--to",
+        "2027-03-31",
+        "--format",
+        "json",
+    ])))
+    .expect("json");
+    assert_eq!(
+        json["from_customers"], 3,
+        "the handler's flag wins over the list"
+    );
+
+    // One row per case in CSV.
+    let csv = ok(&env.redress(&[
+        "report",
+        "--from",
+        "2026-04-01",
+        "--to",
+        "2027-03-31",
+        "--format",
+        "csv",
+    ]));
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 5, "header and four cases:\n{csv}");
+    assert!(rows[0].starts_with("reference,kind,received_at,source"));
+    let b_row = rows.iter().find(|r| r.starts_with(&b)).expect("B's row");
+    assert!(b_row.contains(",no,yes,yes,partly_upheld,yes,yes,yes,no,not_upheld,stage2,no,maladministration (complaint_handling)"), "{b_row}");
+
+    // The HTML report opens offline in a browser with its tables and charts.
+    let html_path = env.dir.path().join("report.html");
+    ok(&env.redress(&[
+        "report",
+        "--from",
+        "2026-04-01",
+        "--to",
+        "2027-03-31",
+        "--format",
+        "html",
+        "--out",
+        &path_str(&html_path),
+    ]));
+    let html = std::fs::read_to_string(&html_path).expect("html");
+    assert_eq!(
+        html.matches("<svg").count(),
+        4,
+        "stage concluded, themes, service areas, trend"
+    );
+    let profile = tempfile::tempdir().expect("profile");
+    let shot = env.dir.path().join("report.png");
+    let chromium = |extra: &[&str]| {
+        std::process::Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
+            .arg(format!("file://{}", html_path.display()))
+            .output()
+            .expect("chromium runs (tests/run.sh installs it)")
+    };
+    let dom = chromium(&["--dump-dom"]);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("<table>")
+            && dom.contains("<rect")
+            && dom.contains("Acknowledged within time"),
+        "rendered DOM:\n{dom}"
+    );
+    let out = chromium(&[
+        &format!("--screenshot={}", shot.display()),
+        "--window-size=1000,2400",
+    ]);
+    let png = std::fs::read(&shot).unwrap_or_else(|e| {
+        panic!(
+            "no screenshot ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "a real page, not a blank one ({} bytes)",
+        png.len()
+    );
+    let kept = std::env::temp_dir().join("redress-report-screenshot.png");
+    std::fs::copy(&shot, &kept).expect("keep screenshot");
+    println!("report screenshot: {}", kept.display());
 }

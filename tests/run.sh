@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs redress's whole test suite on a fresh Debian machine (as root, or with the packages
-# already installed): installs Dovecot, Postfix and PostgreSQL if missing, makes sure a
+# already installed): installs Dovecot, Postfix, PostgreSQL and Chromium if missing, makes sure a
 # PostgreSQL server answers on 127.0.0.1:5432, then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,7 @@ command -v dovecot >/dev/null && [ -x /usr/lib/dovecot/lmtp ] || need_apt+=(dove
 command -v postfix >/dev/null || need_apt+=(postfix)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v pg_isready >/dev/null || need_apt+=(postgresql)
+command -v chromium >/dev/null || need_apt+=(chromium)   # renders the HTML report in a test
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "tests/run.sh: installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
