@@ -10,7 +10,10 @@ use redress::app::{App, Rules};
 
 #[tokio::main]
 async fn main() {
-    let count: i64 = std::env::var("CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let count: i64 = std::env::var("CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("dir");
     let root = env!("CARGO_MANIFEST_DIR");
     let config = format!(
@@ -23,13 +26,26 @@ async fn main() {
     );
     let path = dir.path().join("redress.toml");
     std::fs::write(&path, config).expect("config");
-    let app = App::start(Rules::load(&path).expect("rules")).await.expect("app");
+    let app = App::start(Rules::load(&path).expect("rules"))
+        .await
+        .expect("app");
     let pool = app.store.pool();
 
     let start: i64 = 1_680_307_200; // 1 April 2023
     let span: i64 = 3 * 365 * 86_400;
-    let areas = ["Repairs", "Communities", "Asset management", "Building safety & compliance", "Development"];
-    let themes = ["[\"outstanding repairs\"]", "[\"damp, mould and condensation\"]", "[\"communication\"]", "[]"];
+    let areas = [
+        "Repairs",
+        "Communities",
+        "Asset management",
+        "Building safety & compliance",
+        "Development",
+    ];
+    let themes = [
+        "[\"outstanding repairs\"]",
+        "[\"damp, mould and condensation\"]",
+        "[\"communication\"]",
+        "[]",
+    ];
     let outcomes = ["upheld", "partly_upheld", "not_upheld"];
     let started = Instant::now();
     let batch = 500;
@@ -37,7 +53,8 @@ async fn main() {
         let mut cases = String::from(
             "INSERT INTO cases (id, reference, kind, stage, status, customer_address, customer_name, subject, received_at, created_at, service_area, themes) VALUES ",
         );
-        let mut events = String::from("INSERT INTO events (case_id, at, kind, actor, detail) VALUES ");
+        let mut events =
+            String::from("INSERT INTO events (case_id, at, kind, actor, detail) VALUES ");
         for n in first..(first + batch).min(count) {
             let id = n + 1;
             let received = start + (n * 7919) % span;
@@ -62,7 +79,10 @@ async fn main() {
                 n % 6 != 0,
             ));
             if n % 3 == 0 {
-                events.push_str(&format!(",({id}, {}, 'extended', 'h', '{{\"stage\":\"stage1\",\"days\":5}}')", received + 8 * day));
+                events.push_str(&format!(
+                    ",({id}, {}, 'extended', 'h', '{{\"stage\":\"stage1\",\"days\":5}}')",
+                    received + 8 * day
+                ));
             }
             if stage2 {
                 events.push_str(&format!(
@@ -75,16 +95,35 @@ async fn main() {
         }
         let mut tx = app.store.begin().await.expect("tx");
         sqlx::query(&cases).execute(&mut *tx).await.expect("cases");
-        sqlx::query(&events).execute(&mut *tx).await.expect("events");
+        sqlx::query(&events)
+            .execute(&mut *tx)
+            .await
+            .expect("events");
         tx.commit().await.expect("commit");
     }
-    let event_rows: i64 = sqlx::Row::get(&sqlx::query("SELECT COUNT(*) AS n FROM events").fetch_one(pool).await.expect("count"), "n");
-    println!("set up {count} cases and {event_rows} events in {:.1?}", started.elapsed());
+    let event_rows: i64 = sqlx::Row::get(
+        &sqlx::query("SELECT COUNT(*) AS n FROM events")
+            .fetch_one(pool)
+            .await
+            .expect("count"),
+        "n",
+    );
+    println!(
+        "set up {count} cases and {event_rows} events in {:.1?}",
+        started.elapsed()
+    );
 
-    let now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-04-01T09:00:00Z").expect("now").with_timezone(&Utc);
-    let (from, to) = (NaiveDate::from_ymd_opt(2025, 4, 1).expect("date"), NaiveDate::from_ymd_opt(2026, 3, 31).expect("date"));
+    let now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-04-01T09:00:00Z")
+        .expect("now")
+        .with_timezone(&Utc);
+    let (from, to) = (
+        NaiveDate::from_ymd_opt(2025, 4, 1).expect("date"),
+        NaiveDate::from_ymd_opt(2026, 3, 31).expect("date"),
+    );
     let started = Instant::now();
-    let report = redress::report::build(&app, from, to, now).await.expect("report");
+    let report = redress::report::build(&app, from, to, now)
+        .await
+        .expect("report");
     let built = started.elapsed();
     println!(
         "report over {count} cases: built in {built:.2?} ({} stage 1 and {} stage 2 complaints in the year, {} case rows)",
@@ -93,13 +132,20 @@ async fn main() {
         report.cases.len()
     );
     for (format, render) in [
-        ("md", redress::report::markdown as fn(&redress::report::AnnualReport) -> String),
+        (
+            "md",
+            redress::report::markdown as fn(&redress::report::AnnualReport) -> String,
+        ),
         ("html", redress::report::html),
         ("csv", redress::report::csv),
     ] {
         let started = Instant::now();
         let text = render(&report);
-        println!("  {format}: {} bytes in {:.2?}", text.len(), started.elapsed());
+        println!(
+            "  {format}: {} bytes in {:.2?}",
+            text.len(),
+            started.elapsed()
+        );
     }
     let started = Instant::now();
     let json = serde_json::to_string(&report).expect("json");

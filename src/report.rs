@@ -47,6 +47,9 @@ pub struct AnnualReport {
     pub stage1_by_area: Vec<(String, i64, i64)>,
     /// Stage 2 reviews whose response found nothing more to do (not upheld, no actions).
     pub stage2_no_further_action: i64,
+    /// Why stage 2 reviews were requested: the handler's recorded reason, or that the customer
+    /// asked by mail after the stage 1 response; (reason, count), most first.
+    pub escalation_reasons: Vec<(String, i64)>,
     pub refused: i64,
     pub compliments: i64,
     pub feedback: i64,
@@ -191,6 +194,7 @@ pub async fn build(
         concluded_stage2: 0,
         stage1_by_area: Vec::new(),
         stage2_no_further_action: 0,
+        escalation_reasons: Vec::new(),
         refused: 0,
         compliments: 0,
         feedback: 0,
@@ -225,6 +229,7 @@ pub async fn build(
     let mut areas: BTreeMap<String, i64> = BTreeMap::new();
     let mut themes: BTreeMap<String, i64> = BTreeMap::new();
     let mut findings: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut escalations: BTreeMap<String, i64> = BTreeMap::new();
 
     for case in cases.values() {
         let received_in_period = in_period(case.received_at);
@@ -269,6 +274,20 @@ pub async fn build(
             .any(|e| e.kind == "escalated" && in_period(e.at))
         {
             stage_figures(&mut report.stage2, case, "stage2");
+            for e in case
+                .events
+                .iter()
+                .filter(|e| e.kind == "escalated" && in_period(e.at))
+            {
+                let reason = e.detail["detail"]["reason"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| {
+                        "the customer asked by mail, still dissatisfied after the stage 1 response"
+                            .into()
+                    });
+                *escalations.entry(reason).or_default() += 1;
+            }
         }
         // Resolutions given in the period, by the stage at which the case concluded.
         let responses: Vec<&Event> = case
@@ -322,6 +341,9 @@ pub async fn build(
     themes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     report.themes = themes;
     report.ombudsman_findings = findings.into_iter().map(|((f, a), n)| (f, a, n)).collect();
+    let mut escalations: Vec<(String, i64)> = escalations.into_iter().collect();
+    escalations.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    report.escalation_reasons = escalations;
     if let Some(homes) = app.rules.settings.report.homes_owned.filter(|h| *h > 0) {
         let per_1000 = |n: i64| ((n as f64) * 1000.0 / f64::from(homes) * 100.0).round() / 100.0;
         report.ch01_stage1_per_1000_homes = Some(per_1000(report.stage1.received));
@@ -667,6 +689,10 @@ pub fn markdown(r: &AnnualReport) -> String {
     md.push_str(&format!("## Which service area did the complaint relate to?\n\nOut of {} stage 1 complaints:\n\n| Service area | Count | Percent |\n|---|---|---|\n", r.stage1.received));
     for (area, n, p) in &r.stage1_by_area {
         md.push_str(&format!("| {area} | {n} | {p}% |\n"));
+    }
+    md.push_str("\n## Why did complaints escalate?\n\n| Reason | Reviews |\n|---|---|\n");
+    for (reason, n) in &r.escalation_reasons {
+        md.push_str(&format!("| {} | {n} |\n", reason.replace('|', "/")));
     }
     md.push_str("\n## What are the complaints about?\n\n| Theme | Count |\n|---|---|\n");
     for (theme, n) in &r.themes {

@@ -206,6 +206,10 @@ async fn the_report_counts_what_happened_not_what_is_now() {
     );
     assert_eq!(json["stage2_no_further_action"], 1);
     assert_eq!(
+        json["escalation_reasons"],
+        serde_json::json!([["phoned: unhappy", 1]])
+    );
+    assert_eq!(
         (json["refused"].as_i64(), json["compliments"].as_i64()),
         (Some(1), Some(1))
     );
@@ -248,6 +252,10 @@ async fn the_report_counts_what_happened_not_what_is_now() {
         "{md}"
     );
     assert!(md.contains("Out of 3 stage 1 complaints"), "{md}");
+    assert!(
+        md.contains("| phoned: unhappy | 1 |"),
+        "the escalation's reason: {md}"
+    );
     assert!(
         md.contains("| maladministration | complaint handling | 1 |"),
         "{md}"
