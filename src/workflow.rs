@@ -96,17 +96,21 @@ fn kinds(stage: Stage) -> (DeadlineKind, DeadlineKind) {
     }
 }
 
+/// The case with this reference, however it was typed.
+async fn find_case(app: &App, reference: &str) -> Result<CaseRow, WorkflowError> {
+    let reference = reference.trim().to_ascii_uppercase();
+    app.store
+        .case_by_reference(&reference)
+        .await?
+        .ok_or(WorkflowError::NoSuchCase(reference))
+}
+
 async fn open_case(
     app: &App,
     reference: &str,
     action: &'static str,
 ) -> Result<CaseRow, WorkflowError> {
-    let reference = reference.trim().to_ascii_uppercase();
-    let case = app
-        .store
-        .case_by_reference(&reference)
-        .await?
-        .ok_or(WorkflowError::NoSuchCase(reference))?;
+    let case = find_case(app, reference).await?;
     if case.status != "open" {
         return Err(WorkflowError::NotOpen {
             reference: case.reference,
@@ -635,12 +639,7 @@ pub async fn note(
     if text.trim().is_empty() {
         return Err(WorkflowError::Empty("the note"));
     }
-    let reference = reference.trim().to_ascii_uppercase();
-    let case = app
-        .store
-        .case_by_reference(&reference)
-        .await?
-        .ok_or(WorkflowError::NoSuchCase(reference))?;
+    let case = find_case(app, reference).await?;
     app.store
         .append_event(case.id, now, "note", handler, &json!({ "text": text }))
         .await?;
@@ -829,12 +828,7 @@ pub async fn action_done(
     deadline_id: i64,
     now: DateTime<Utc>,
 ) -> Result<CaseRow, WorkflowError> {
-    let reference = reference.trim().to_ascii_uppercase();
-    let case = app
-        .store
-        .case_by_reference(&reference)
-        .await?
-        .ok_or(WorkflowError::NoSuchCase(reference))?;
+    let case = find_case(app, reference).await?;
     let mut tx = app.store.begin().await?;
     let done = sqlx::query("UPDATE deadlines SET status = 'met', closed_at = $1 WHERE id = $2 AND case_id = $3 AND kind = 'outstanding_action' AND status = 'open' RETURNING rule")
         .bind(crate::store::ts(now))
@@ -913,12 +907,7 @@ pub async fn ombudsman(
     notes: &str,
     now: DateTime<Utc>,
 ) -> Result<CaseRow, WorkflowError> {
-    let reference = reference.trim().to_ascii_uppercase();
-    let case = app
-        .store
-        .case_by_reference(&reference)
-        .await?
-        .ok_or(WorkflowError::NoSuchCase(reference))?;
+    let case = find_case(app, reference).await?;
     let (kind, detail) = match finding {
         Some((finding, area)) => (
             "ombudsman_finding",
