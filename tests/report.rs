@@ -40,6 +40,11 @@ async fn the_report_counts_what_happened_not_what_is_now() {
             "My rent account is wrong, I have been overcharged and I am unhappy.",
         ),
         ("d", "Thank you", "Thank you to the caretaker, great job."),
+        (
+            "e",
+            "Windows",
+            "The windows have been leaking for months and the repair is still not done.",
+        ),
     ];
     for (tag, subject, body) in mails {
         let from = match tag {
@@ -72,10 +77,11 @@ async fn the_report_counts_what_happened_not_what_is_now() {
             .expect("case")
             .to_string()
     };
-    let (a, b, c) = (
+    let (a, b, c, e) = (
         reference("Boiler repair"),
         reference("Noise"),
         reference("Rent account"),
+        reference("Windows"),
     );
     let act = |now: &str, args: &[&str]| {
         let mut all = vec!["--now", now, "case"];
@@ -157,6 +163,25 @@ async fn the_report_counts_what_happened_not_what_is_now() {
             "complaint-handling",
         ],
     );
+    // E: acknowledged on time, answered late (due 2 December), not upheld.
+    act(
+        "2026-11-18T10:00:00Z",
+        &["acknowledge", &e, "--understanding", "u", "--outcome", "o"],
+    );
+    act(
+        "2026-12-04T10:00:00Z",
+        &[
+            "respond",
+            &e,
+            "--outcome",
+            "not-upheld",
+            "--reasons",
+            "r",
+            "--remedy",
+            "none",
+            "--no-outstanding-actions",
+        ],
+    );
     // C: refused.
     act(
         "2026-11-17T10:00:00Z",
@@ -176,21 +201,26 @@ async fn the_report_counts_what_happened_not_what_is_now() {
     ])))
     .expect("json");
     let rate = |on_time: i64, total: i64| serde_json::json!({ "on_time": on_time, "total": total });
-    assert_eq!(json["stage1"]["received"], 3);
+    assert_eq!(json["stage1"]["received"], 4);
     assert_eq!(
         json["stage1"]["acknowledged_in_time"],
-        rate(1, 2),
-        "A on time, B late, C refused before"
+        rate(2, 3),
+        "A and E on time, B late, C refused before"
     );
-    assert_eq!(json["stage1"]["responded_in_time"], rate(2, 2));
-    assert_eq!(json["stage1"]["extended"], rate(1, 3));
+    assert_eq!(
+        json["stage1"]["responded_in_time"],
+        rate(2, 3),
+        "A and B (within its extension) on time, E late"
+    );
+    assert_eq!(json["stage1"]["extended"], rate(1, 4));
     assert_eq!(json["stage1"]["answered_within_extension"], 1);
     assert_eq!(
         (
             json["stage1"]["upheld"].as_i64(),
-            json["stage1"]["partly_upheld"].as_i64()
+            json["stage1"]["partly_upheld"].as_i64(),
+            json["stage1"]["not_upheld"].as_i64()
         ),
-        (Some(1), Some(1))
+        (Some(1), Some(1), Some(1))
     );
     assert_eq!(json["stage2"]["received"], 1);
     assert_eq!(json["stage2"]["acknowledged_in_time"], rate(1, 1));
@@ -202,7 +232,7 @@ async fn the_report_counts_what_happened_not_what_is_now() {
             json["concluded_stage1"].as_i64(),
             json["concluded_stage2"].as_i64()
         ),
-        (Some(2), Some(1), Some(1))
+        (Some(3), Some(2), Some(1))
     );
     assert_eq!(json["stage2_no_further_action"], 1);
     assert_eq!(
@@ -228,11 +258,18 @@ async fn the_report_counts_what_happened_not_what_is_now() {
             )
         })
         .collect();
+    assert_eq!(areas[0], ("Repairs".to_string(), 2), "{areas:?}");
+    assert_eq!(
+        json["stage1_by_area"][0][2], 50,
+        "percent of stage 1 complaints"
+    );
+    assert!(areas.contains(&("Communities".to_string(), 1)), "{areas:?}");
     assert_eq!(areas.len(), 3, "{areas:?}");
-    assert!(
-        areas.contains(&("Repairs".to_string(), 1))
-            && areas.contains(&("Communities".to_string(), 1)),
-        "{areas:?}"
+    assert_eq!(
+        json["themes"][0],
+        serde_json::json!(["outstanding repairs", 2]),
+        "{}",
+        json["themes"]
     );
 
     // Markdown reads like the published report's tables; a period with nothing in it is all zeros.
@@ -248,10 +285,10 @@ async fn the_report_counts_what_happened_not_what_is_now() {
     ]));
     let md = std::fs::read_to_string(&md_path).expect("report written");
     assert!(
-        md.contains("| Acknowledged within time | 1/2 (50%) | 1/1 (100%) |"),
+        md.contains("| Acknowledged within time | 2/3 (67%) | 1/1 (100%) |"),
         "{md}"
     );
-    assert!(md.contains("Out of 3 stage 1 complaints"), "{md}");
+    assert!(md.contains("Out of 4 stage 1 complaints"), "{md}");
     assert!(
         md.contains("| phoned: unhappy | 1 |"),
         "the escalation's reason: {md}"
@@ -280,17 +317,17 @@ async fn the_report_counts_what_happened_not_what_is_now() {
             json["from_customers"].as_i64(),
             json["from_community"].as_i64()
         ),
-        (Some(2), Some(1)),
-        "C is not on the customers list"
+        (Some(2), Some(2)),
+        "C and E are not on the customers list"
     );
-    assert_eq!(json["ch01_stage1_per_1000_homes"], 3.0);
+    assert_eq!(json["ch01_stage1_per_1000_homes"], 4.0);
     assert_eq!(json["ch01_stage2_per_1000_homes"], 1.0);
     assert_eq!(
         (
             json["ch02_stage1_percent"].as_i64(),
             json["ch02_stage2_percent"].as_i64()
         ),
-        (Some(100), Some(100))
+        (Some(67), Some(100))
     );
     let trend: Vec<i64> = json["trend"]
         .as_array()
@@ -298,7 +335,7 @@ async fn the_report_counts_what_happened_not_what_is_now() {
         .iter()
         .filter_map(|t| t[1].as_i64())
         .collect();
-    assert_eq!(trend, [0, 0, 3]);
+    assert_eq!(trend, [0, 0, 4]);
     ok(&env.redress(&["case", "source", &c, "customer"]));
     let json: serde_json::Value = serde_json::from_str(&ok(&env.redress(&[
         "report",
@@ -326,7 +363,7 @@ async fn the_report_counts_what_happened_not_what_is_now() {
         "csv",
     ]));
     let rows: Vec<&str> = csv.lines().collect();
-    assert_eq!(rows.len(), 5, "header and four cases:\n{csv}");
+    assert_eq!(rows.len(), 6, "header and five cases:\n{csv}");
     assert!(rows[0].starts_with("reference,kind,received_at,source"));
     let b_row = rows.iter().find(|r| r.starts_with(&b)).expect("B's row");
     assert!(b_row.contains(",no,yes,yes,partly_upheld,yes,yes,yes,no,not_upheld,stage2,no,maladministration (complaint_handling)"), "{b_row}");
