@@ -230,3 +230,27 @@ fn classify_explains_its_decision_without_a_database() {
         "no database touched"
     );
 }
+
+/// The shipped systemd unit is valid and hardened ("OK" in systemd's own exposure score).
+#[test]
+fn the_systemd_unit_is_hardened() {
+    let unit = repo().join("systemd/redress.service");
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["security", "--offline=true"])
+        .arg(&unit)
+        .output()
+        .expect("systemd-analyze (Debian's systemd package)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let score: f64 = text
+        .lines()
+        .find_map(|l| l.split("exposure level for redress.service: ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no exposure score in:\n{text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    assert!(score < 2.0, "exposure {score}:\n{text}");
+}
