@@ -417,26 +417,7 @@ async fn case_action(app: &App, command: CaseCommand, clock: &Clock) -> Result<(
             source,
             by,
         } => {
-            if source != "customer" && source != "community" {
-                bail!("`{source}`: use customer or community");
-            }
-            let case = workflow::note(
-                app,
-                &reference,
-                &by,
-                &format!("complainant is a {source}"),
-                now,
-            )
-            .await?;
-            app.store
-                .append_event(
-                    case.id,
-                    now,
-                    "source_set",
-                    &by,
-                    &serde_json::json!({ "source": source }),
-                )
-                .await?;
+            let case = workflow::set_source(app, &reference, &by, &source, now).await?;
             println!("{} recorded as from a {source}", case.reference);
             return Ok(());
         }

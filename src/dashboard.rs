@@ -33,10 +33,19 @@ pub struct Rate {
     pub total: i64,
 }
 
+/// `n` of `total` as a whole percent, rounded half up as the annual report does (0 of 0 is 0).
+pub fn percent(n: i64, total: i64) -> i64 {
+    if total == 0 {
+        0
+    } else {
+        (n * 100 + total / 2) / total
+    }
+}
+
 impl Rate {
     /// Percent, rounded, or `None` with nothing to count.
     pub fn percent(&self) -> Option<i64> {
-        (self.total > 0).then(|| (self.on_time * 100 + self.total / 2) / self.total)
+        (self.total > 0).then(|| percent(self.on_time, self.total))
     }
 }
 
@@ -247,5 +256,8 @@ mod tests {
             Some(82)
         );
         assert_eq!(Rate::default().percent(), None);
+        assert_eq!(percent(183, 368), 50);
+        assert_eq!(percent(63, 368), 17);
+        assert_eq!(percent(0, 0), 0);
     }
 }

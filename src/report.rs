@@ -13,7 +13,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::app::App;
-use crate::dashboard::Rate;
+use crate::dashboard::{Rate, percent};
 use crate::store::{StoreError, from_ts, ts};
 
 /// Per-stage figures.
@@ -113,14 +113,6 @@ struct Case {
     events: Vec<Event>,
     /// Open acknowledgement/response deadlines: (kind, due).
     open_deadlines: Vec<(String, DateTime<Utc>)>,
-}
-
-fn percent(n: i64, total: i64) -> i64 {
-    if total == 0 {
-        0
-    } else {
-        (n * 100 + total / 2) / total
-    }
 }
 
 /// Computes the report for `from..=to` (local dates), as the record stood at `now`.
@@ -734,16 +726,4 @@ pub fn markdown(r: &AnnualReport) -> String {
         ));
     }
     md
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentages_round_half_up() {
-        assert_eq!(percent(183, 368), 50);
-        assert_eq!(percent(63, 368), 17);
-        assert_eq!(percent(0, 0), 0);
-    }
 }

@@ -42,6 +42,8 @@ pub enum WorkflowError {
     NoAddress(String),
     #[error(transparent)]
     Incomplete(IncompleteResponse),
+    #[error("`{0}`: the source is customer or community")]
+    BadSource(String),
     #[error(
         "case {reference} has no open outstanding action {deadline_id} (see `redress cases show {reference}`)"
     )]
@@ -917,6 +919,30 @@ pub async fn ombudsman(
     };
     app.store
         .append_event(case.id, now, kind, handler, &detail)
+        .await?;
+    Ok(case)
+}
+
+/// Records who complained: a customer, or a neighbour / the wider community.
+pub async fn set_source(
+    app: &App,
+    reference: &str,
+    handler: &str,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<CaseRow, WorkflowError> {
+    if source != "customer" && source != "community" {
+        return Err(WorkflowError::BadSource(source.to_string()));
+    }
+    let case = find_case(app, reference).await?;
+    app.store
+        .append_event(
+            case.id,
+            now,
+            "source_set",
+            handler,
+            &json!({ "source": source }),
+        )
         .await?;
     Ok(case)
 }
