@@ -79,12 +79,7 @@ async fn a_review_request_opens_stage_2_with_its_receipt() {
     )
     .await;
     ok(&env.redress(&["run", "--once"]));
-    let cases: serde_json::Value =
-        serde_json::from_str(&ok(&env.redress(&["cases", "list", "--json"]))).expect("json");
-    let reference = cases[0]["reference"]
-        .as_str()
-        .expect("reference")
-        .to_string();
+    let reference = env.newest_reference();
 
     // A reply before the response is just correspondence.
     env.append(

@@ -36,12 +36,7 @@ async fn acknowledged_complaint() -> World {
     )
     .await;
     ok(&env.redress(&["--now", "2026-11-16T10:05:00Z", "run", "--once"]));
-    let cases: serde_json::Value =
-        serde_json::from_str(&ok(&env.redress(&["cases", "list", "--json"]))).expect("json");
-    let reference = cases[0]["reference"]
-        .as_str()
-        .expect("reference")
-        .to_string();
+    let reference = env.newest_reference();
     let out = ok(&env.redress(&[
         "--now",
         "2026-12-14T10:00:00Z",

@@ -65,18 +65,7 @@ async fn the_report_counts_what_happened_not_what_is_now() {
         .await;
     }
     ok(&env.redress(&["--now", "2026-11-16T10:05:00Z", "run", "--once"]));
-    let cases: serde_json::Value =
-        serde_json::from_str(&ok(&env.redress(&["cases", "list", "--json"]))).expect("json");
-    let reference = |subject: &str| {
-        cases
-            .as_array()
-            .expect("cases")
-            .iter()
-            .find(|c| c["subject"] == subject)
-            .and_then(|c| c["reference"].as_str())
-            .expect("case")
-            .to_string()
-    };
+    let reference = |subject: &str| env.reference_by_subject(subject);
     let (a, b, c, e) = (
         reference("Boiler repair"),
         reference("Noise"),

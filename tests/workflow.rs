@@ -41,12 +41,7 @@ async fn acknowledging_and_extending_move_the_response_deadline() {
     )
     .await;
     ok(&env.redress(&["--now", "2026-11-20T09:05:00Z", "run", "--once"]));
-    let cases: serde_json::Value =
-        serde_json::from_str(&ok(&env.redress(&["cases", "list", "--json"]))).expect("json");
-    let reference = cases[0]["reference"]
-        .as_str()
-        .expect("reference")
-        .to_string();
+    let reference = env.newest_reference();
     assert_eq!(
         deadlines(&env, &reference),
         vec![
@@ -232,8 +227,7 @@ async fn restricted_senders_and_staff_replies() {
         "{}",
         notice.text_body
     );
-    let cases: serde_json::Value =
-        serde_json::from_str(&ok(&env.redress(&["cases", "list", "--json"]))).expect("json");
+    let cases = env.cases_json();
     let reference = cases[0]["reference"]
         .as_str()
         .expect("reference")
@@ -306,18 +300,7 @@ async fn assign_refuse_escalate_and_close() {
     )
     .await;
     ok(&env.redress(&["run", "--once"]));
-    let cases: serde_json::Value =
-        serde_json::from_str(&ok(&env.redress(&["cases", "list", "--json"]))).expect("json");
-    let reference_of = |subject: &str| {
-        cases
-            .as_array()
-            .expect("cases")
-            .iter()
-            .find(|c| c["subject"] == subject)
-            .and_then(|c| c["reference"].as_str())
-            .expect("case")
-            .to_string()
-    };
+    let reference_of = |subject: &str| env.reference_by_subject(subject);
     let repairs = reference_of("Repairs");
     let old = reference_of("Old issue");
 
@@ -401,12 +384,7 @@ async fn ombudsman_findings_are_recorded() {
     )
     .await;
     ok(&env.redress(&["run", "--once"]));
-    let cases: serde_json::Value =
-        serde_json::from_str(&ok(&env.redress(&["cases", "list", "--json"]))).expect("json");
-    let reference = cases[0]["reference"]
-        .as_str()
-        .expect("reference")
-        .to_string();
+    let reference = env.newest_reference();
     ok(&env.redress(&[
         "case",
         "ombudsman",

@@ -256,6 +256,32 @@ rules_file = "{rules}"
         panic!("no mail with \"{needle}\" in its subject reached {user}/{folder}");
     }
 
+    /// `redress cases list --json`, newest first.
+    pub fn cases_json(&self) -> serde_json::Value {
+        serde_json::from_str(&ok(&self.redress(&["cases", "list", "--json"])))
+            .expect("cases list --json")
+    }
+
+    /// The reference of the newest case.
+    pub fn newest_reference(&self) -> String {
+        self.cases_json()[0]["reference"]
+            .as_str()
+            .expect("a case")
+            .to_string()
+    }
+
+    /// The reference of the case with this subject.
+    pub fn reference_by_subject(&self, subject: &str) -> String {
+        self.cases_json()
+            .as_array()
+            .expect("cases")
+            .iter()
+            .find(|c| c["subject"] == subject)
+            .and_then(|c| c["reference"].as_str())
+            .unwrap_or_else(|| panic!("no case with subject {subject}"))
+            .to_string()
+    }
+
     /// Runs the redress binary with this test's config.
     pub fn redress(&self, args: &[&str]) -> std::process::Output {
         Command::new(env!("CARGO_BIN_EXE_redress"))
