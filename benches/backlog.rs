@@ -2,14 +2,14 @@
 //! against the raw IMAP fetch of the same backlog. Needs the test mail stack (root, or Dovecot
 //! and Postfix installed): `cargo bench --bench backlog` (set BACKLOG=N for another size).
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::time::Instant;
 
 use redress::clock::Clock;
 use redress::daemon::run_once;
-use redress::mailbox::MailboxClient;
+use redress::intake::mailbox::MailboxClient;
 use support::*;
 
 #[tokio::main]
@@ -76,7 +76,7 @@ async fn main() {
         started.elapsed()
     );
     let started = Instant::now();
-    let sent = redress::outbox::drain(&copy_app, &copy.sender(), &Clock::system())
+    let sent = redress::deliver::outbox::drain(&copy_app, &copy.sender(), &Clock::system())
         .await
         .expect("drain");
     println!(

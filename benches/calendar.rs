@@ -7,8 +7,8 @@ use std::hint::black_box;
 
 use chrono::{DateTime, NaiveTime};
 use criterion::{Criterion, criterion_group, criterion_main};
-use redress::calendar::{Calendar, parse_bank_holidays};
-use redress::deadlines::DeadlinePolicy;
+use redress::case::calendar::{Calendar, parse_bank_holidays};
+use redress::case::deadlines::DeadlinePolicy;
 
 fn calendar() -> Calendar {
     let feed = std::fs::read_to_string(concat!(

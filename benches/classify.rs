@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use redress::classify::Classifier;
+use redress::intake::classify::Classifier;
 
 fn corpus() -> Vec<Vec<u8>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/corpus");
@@ -37,13 +37,16 @@ fn throughput(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 for raw in &mails {
-                    let mail = redress::mail::parse(black_box(raw));
+                    let mail = redress::intake::mail::parse(black_box(raw));
                     black_box(classifier.classify(&mail, None));
                 }
             })
         },
     );
-    let parsed: Vec<_> = mails.iter().map(|raw| redress::mail::parse(raw)).collect();
+    let parsed: Vec<_> = mails
+        .iter()
+        .map(|raw| redress::intake::mail::parse(raw))
+        .collect();
     group.bench_function("classify only (already parsed)", |b| {
         b.iter(|| {
             for mail in &parsed {

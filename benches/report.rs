@@ -5,8 +5,114 @@
 
 use std::time::Instant;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use redress::app::{App, Rules};
+use redress::case::model::{CaseKind, EscalationRequest, Event, Outcome, Stage};
+use redress::store::{NewCase, Tx};
+
+const AREAS: [&str; 5] = [
+    "Repairs",
+    "Communities",
+    "Asset management",
+    "Building safety & compliance",
+    "Development",
+];
+const THEMES: [&[&str]; 4] = [
+    &["outstanding repairs"],
+    &["damp, mould and condensation"],
+    &["communication"],
+    &[],
+];
+const OUTCOMES: [Outcome; 3] = [Outcome::Upheld, Outcome::PartlyUpheld, Outcome::NotUpheld];
+
+fn responded(stage: Stage, outcome: Outcome, on_time: bool) -> Event {
+    Event::Responded {
+        stage,
+        outcome,
+        reasons: "reasons".into(),
+        remedy: "none".into(),
+        actions: Vec::new(),
+        due_at: None,
+        on_time: Some(on_time),
+    }
+}
+
+fn acknowledged(stage: Stage, on_time: bool) -> Event {
+    Event::Acknowledged {
+        stage,
+        understanding: None,
+        outcome_sought: None,
+        due_at: None,
+        on_time: Some(on_time),
+        deadline_met: None,
+        automatic: false,
+    }
+}
+
+/// Records case number `n` of the bench's three years, through the store; returns its events.
+async fn record_case(tx: &mut Tx, n: i64) -> usize {
+    let start = DateTime::from_timestamp(1_680_307_200, 0).expect("1 April 2023");
+    let received = start + Duration::seconds((n * 7919) % (3 * 365 * 86_400));
+    let stage2 = n % 10 == 0;
+    let case = NewCase {
+        kind: CaseKind::Complaint,
+        stage: Some(if stage2 { Stage::Stage2 } else { Stage::Stage1 }),
+        customer_address: Some(format!("t{n}@example.test")),
+        customer_name: Some("Tenant".into()),
+        subject: "Repairs".into(),
+        received_at: received,
+        attention_reason: None,
+        service_area: Some(AREAS[(n % 5) as usize].into()),
+        owner: None,
+        themes: THEMES[(n % 4) as usize]
+            .iter()
+            .map(|t| t.to_string())
+            .collect(),
+        hazard: None,
+        representative: false,
+    };
+    let id = tx
+        .insert_case(&format!("CMP-B-{n:07}"), &case, received)
+        .await
+        .expect("case");
+    let day = |d: i64| received + Duration::days(d);
+    let mut events = vec![
+        (day(2), acknowledged(Stage::Stage1, n % 20 != 0)),
+        (
+            day(12),
+            responded(Stage::Stage1, OUTCOMES[(n % 3) as usize], n % 6 != 0),
+        ),
+    ];
+    if n % 3 == 0 {
+        events.push((
+            day(8),
+            Event::Extended {
+                stage: Stage::Stage1,
+                days: 5,
+                reason: "bench".into(),
+                previous_due_at: day(10),
+                due_at: day(15),
+            },
+        ));
+    }
+    if stage2 {
+        events.push((
+            day(20),
+            Event::Escalated {
+                from_stage: Stage::Stage1,
+                to_stage: Stage::Stage2,
+                requested_at: day(20),
+                detail: EscalationRequest::default(),
+            },
+        ));
+        events.push((day(22), acknowledged(Stage::Stage2, true)));
+        events.push((day(40), responded(Stage::Stage2, Outcome::NotUpheld, true)));
+    }
+    for (at, event) in &events {
+        tx.insert_event(id, *at, "h", event).await.expect("event");
+    }
+    events.len()
+}
 
 #[tokio::main]
 async fn main() {
@@ -29,85 +135,16 @@ async fn main() {
     let app = App::start(Rules::load(&path).expect("rules"))
         .await
         .expect("app");
-    let pool = app.store.pool();
-
-    let start: i64 = 1_680_307_200; // 1 April 2023
-    let span: i64 = 3 * 365 * 86_400;
-    let areas = [
-        "Repairs",
-        "Communities",
-        "Asset management",
-        "Building safety & compliance",
-        "Development",
-    ];
-    let themes = [
-        "[\"outstanding repairs\"]",
-        "[\"damp, mould and condensation\"]",
-        "[\"communication\"]",
-        "[]",
-    ];
-    let outcomes = ["upheld", "partly_upheld", "not_upheld"];
     let started = Instant::now();
     let batch = 500;
+    let mut event_rows = 0;
     for first in (0..count).step_by(batch as usize) {
-        let mut cases = String::from(
-            "INSERT INTO cases (id, reference, kind, stage, status, customer_address, customer_name, subject, received_at, created_at, service_area, themes) VALUES ",
-        );
-        let mut events =
-            String::from("INSERT INTO events (case_id, at, kind, actor, detail) VALUES ");
-        for n in first..(first + batch).min(count) {
-            let id = n + 1;
-            let received = start + (n * 7919) % span;
-            let stage2 = n % 10 == 0;
-            if n > first {
-                cases.push(',');
-                events.push(',');
-            }
-            cases.push_str(&format!(
-                "({id}, 'CMP-B-{id:07}', 'complaint', '{}', 'closed', 't{id}@example.test', 'Tenant', 'Repairs', {received}, {received}, '{}', '{}')",
-                if stage2 { "stage2" } else { "stage1" },
-                areas[(n % 5) as usize],
-                themes[(n % 4) as usize],
-            ));
-            let day = 86_400;
-            events.push_str(&format!(
-                "({id}, {}, 'acknowledged', 'h', '{{\"stage\":\"stage1\",\"on_time\":{}}}'),({id}, {}, 'responded', 'h', '{{\"stage\":\"stage1\",\"outcome\":\"{}\",\"on_time\":{},\"actions\":[]}}')",
-                received + 2 * day,
-                n % 20 != 0,
-                received + 12 * day,
-                outcomes[(n % 3) as usize],
-                n % 6 != 0,
-            ));
-            if n % 3 == 0 {
-                events.push_str(&format!(
-                    ",({id}, {}, 'extended', 'h', '{{\"stage\":\"stage1\",\"days\":5}}')",
-                    received + 8 * day
-                ));
-            }
-            if stage2 {
-                events.push_str(&format!(
-                    ",({id}, {}, 'escalated', 'customer', '{{}}'),({id}, {}, 'acknowledged', 'h', '{{\"stage\":\"stage2\",\"on_time\":true}}'),({id}, {}, 'responded', 'h', '{{\"stage\":\"stage2\",\"outcome\":\"not_upheld\",\"on_time\":true,\"actions\":[]}}')",
-                    received + 20 * day,
-                    received + 22 * day,
-                    received + 40 * day,
-                ));
-            }
-        }
         let mut tx = app.store.begin().await.expect("tx");
-        sqlx::query(&cases).execute(&mut *tx).await.expect("cases");
-        sqlx::query(&events)
-            .execute(&mut *tx)
-            .await
-            .expect("events");
+        for n in first..(first + batch).min(count) {
+            event_rows += record_case(&mut tx, n).await;
+        }
         tx.commit().await.expect("commit");
     }
-    let event_rows: i64 = sqlx::Row::get(
-        &sqlx::query("SELECT COUNT(*) AS n FROM events")
-            .fetch_one(pool)
-            .await
-            .expect("count"),
-        "n",
-    );
     println!(
         "set up {count} cases and {event_rows} events in {:.1?}",
         started.elapsed()

@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use redress::app::{App, Rules};
-use redress::deadlines::{Deadline, DeadlineKind};
-use redress::store::{NewCase, Store};
+use redress::case::deadlines::{Deadline, DeadlineKind};
+use redress::case::model::{CaseKind, Stage};
+use redress::store::NewCase;
 
 #[tokio::main]
 async fn main() {
@@ -41,33 +42,30 @@ async fn main() {
         let mut tx = app.store.begin().await.expect("tx");
         for i in 0..1000 {
             let n = chunk * 1000 + i;
-            let reference = Store::next_reference(&mut tx, "CMP", 2026)
-                .await
-                .expect("ref");
+            let reference = tx.next_reference("CMP", 2026).await.expect("ref");
             let case = NewCase {
-                kind: "complaint",
-                stage: Some("stage1"),
-                customer_address: Some("tenant@example.test"),
-                customer_name: Some("Tenant"),
-                subject: "Repairs",
+                kind: CaseKind::Complaint,
+                stage: Some(Stage::Stage1),
+                customer_address: Some("tenant@example.test".into()),
+                customer_name: Some("Tenant".into()),
+                subject: "Repairs".into(),
                 received_at: now - Duration::days(n % 10),
                 attention_reason: None,
-                service_area: Some("Repairs"),
+                service_area: Some("Repairs".into()),
                 owner: Some(
                     [
                         "a@example.test",
                         "b@example.test",
                         "c@example.test",
                         "d@example.test",
-                    ][(n % 4) as usize],
+                    ][(n % 4) as usize]
+                        .to_string(),
                 ),
-                themes: &themes,
+                themes: themes.clone(),
                 hazard: None,
                 representative: false,
             };
-            let id = Store::insert_case(&mut tx, &reference, &case, now)
-                .await
-                .expect("case");
+            let id = tx.insert_case(&reference, &case, now).await.expect("case");
             for (kind, minutes) in [
                 (DeadlineKind::Stage1Acknowledgement, n % 60_480),
                 (DeadlineKind::Stage1Response, (n * 7) % 60_480),
@@ -77,7 +75,7 @@ async fn main() {
                     due_at: now + Duration::minutes(minutes - 2_000),
                     rule: "bench".into(),
                 };
-                Store::insert_deadline(&mut tx, id, &deadline, now)
+                tx.insert_deadline(id, &deadline, now)
                     .await
                     .expect("deadline");
             }
@@ -91,10 +89,12 @@ async fn main() {
     );
 
     let started = Instant::now();
-    let first = redress::scheduler::pass(&app, now).await.expect("pass");
+    let first = redress::deliver::scheduler::pass(&app, now)
+        .await
+        .expect("pass");
     println!("first pass: {:?} in {:.2?}", first, started.elapsed());
     let started = Instant::now();
-    let steady = redress::scheduler::pass(&app, now + Duration::seconds(60))
+    let steady = redress::deliver::scheduler::pass(&app, now + Duration::seconds(60))
         .await
         .expect("pass");
     println!(

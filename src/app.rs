@@ -5,11 +5,11 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
-use crate::calendar::Calendar;
-use crate::classify::Classifier;
+use crate::case::calendar::Calendar;
+use crate::case::letters::{LetterError, Letters};
+use crate::case::reference::ReferenceFinder;
 use crate::config::{ConfigError, Settings};
-use crate::letters::{LetterError, Letters};
-use crate::reference::ReferenceFinder;
+use crate::intake::classify::Classifier;
 use crate::store::{Store, StoreError};
 
 /// Why the application could not be assembled.
@@ -24,7 +24,7 @@ pub enum AppError {
     #[error("reference pattern: {0}")]
     Pattern(#[from] regex::Error),
     #[error(transparent)]
-    Classification(#[from] crate::classify::ClassifyError),
+    Classification(#[from] crate::intake::classify::ClassifyError),
 }
 
 /// Everything pure that the settings produce, checked at start.

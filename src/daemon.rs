@@ -13,10 +13,10 @@ use tokio::sync::{Notify, broadcast};
 
 use crate::app::App;
 use crate::clock::Clock;
+use crate::deliver::outbox::{EmailSender, drain};
+use crate::deliver::scheduler::{self, SchedulerReport};
+use crate::intake::mailbox::{MailboxClient, MailboxError, WaitOutcome};
 use crate::intake::{IngestOutcome, MailSource, ingest};
-use crate::mailbox::{MailboxClient, MailboxError, WaitOutcome};
-use crate::outbox::{EmailSender, drain};
-use crate::scheduler::{self, SchedulerReport};
 use crate::store::StoreError;
 
 /// A failure of a pass.
@@ -26,6 +26,8 @@ pub enum RunError {
     Mailbox(#[from] MailboxError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Case(#[from] crate::case::CaseError),
 }
 
 /// What one ingest pass did.

@@ -1,27 +1,31 @@
 //! redress: runs a social housing landlord's complaints mailbox under the Housing Ombudsman's
-//! Complaint Handling Code.
+//! Complaint Handling Code 2024.
 //!
-//! Data flows one way: mailbox ([`mailbox`]) → parse ([`mail`]) → classify ([`classify`]) →
-//! record ([`intake`], [`store`]) → send ([`outbox`]). Pure logic ([`calendar`], [`deadlines`],
-//! [`classify`], [`letters`], [`reference`]) has no I/O; I/O sits at the edges.
+//! # Layout: the tree reads as the pipeline
+//!
+//! Data flows one way: mailbox → parse → classify → case core → store → deliver.
+//!
+//! - [`intake`]: the edge where mail comes in: the IMAP [`intake::mailbox`], parsing
+//!   ([`intake::mail`]), classification ([`intake::classify`]) and recording one mail.
+//! - [`case`]: what happens to a case: the working-day [`case::calendar`], the Code's
+//!   [`case::deadlines`], [`case::letters`] and references, and the handler actions.
+//! - [`store`]: the database (SQLite or PostgreSQL); it owns every query.
+//! - [`deliver`]: what goes out: the [`deliver::outbox`] worker and the reminder
+//!   [`deliver::scheduler`].
+//! - [`report`]: the published figures and the managers' dashboard.
+//! - [`config`]: typed settings; [`app`]: everything built from them once at start.
+//! - [`cli`] and [`daemon`]: thin callers; `main.rs` only parses the command line.
+//!
+//! Pure logic (calendar, deadlines, classification, letters) has no I/O; I/O sits at the edges.
 
 pub mod app;
-pub mod calendar;
-pub mod classify;
+pub mod case;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod daemon;
-pub mod dashboard;
-pub mod deadlines;
+pub mod deliver;
 pub mod intake;
-pub mod letters;
-pub mod mail;
-pub mod mailbox;
-pub mod outbox;
-pub mod reference;
 pub mod report;
-pub mod scheduler;
 pub mod store;
 pub mod tls;
-pub mod workflow;

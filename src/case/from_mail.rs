@@ -1,0 +1,462 @@
+//! What a recorded mail does to the record: open a case, join one, open stage 2, or tie a
+//! bounce to the letter it returns. Pure: intake reads what is needed and applies the plan.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use super::actions::{Stage2Request, open_stage2};
+use super::apply::object;
+use super::plan::{IfUnwritten, Notice, Outgoing, Plan, Step, Target, Thread};
+use crate::app::Rules;
+use crate::case::deadlines::{AcknowledgementMode, DeadlineKind, HazardSeverity};
+use crate::case::model::{CaseKind, EscalationRequest, Event, Stage};
+use crate::intake::classify::{Decision, Hazard, Kind};
+use crate::intake::mail::ParsedMail;
+use crate::store::{CaseState, NewCase, OutboxRow};
+
+/// How a mail is handled beyond its classification: who sent it and what they may be sent.
+#[derive(Debug, Default)]
+pub struct Handling {
+    /// The sender is staff (a configured domain).
+    pub staff: bool,
+    /// Automatic letters to the sender are allowed.
+    pub automatic_replies: bool,
+    /// The single point of contact of a restricted sender.
+    pub point_of_contact: Option<String>,
+    /// Why a person must look.
+    pub attention: Vec<String>,
+}
+
+/// A mail recorded in the store, with everything intake found out about it.
+pub struct Arrival<'a> {
+    pub mail: &'a ParsedMail,
+    pub decision: &'a Decision,
+    pub handling: &'a Handling,
+    /// The case it refers to, if any (for a bounce, the case of the letter it returns).
+    pub known: Option<&'a CaseState>,
+    /// Our letter it bounces, if it is a bounce of one.
+    pub bounced: Option<&'a OutboxRow>,
+    pub message_row: i64,
+    /// The server's receipt time: the Code's clock starts here.
+    pub received_at: DateTime<Utc>,
+}
+
+/// What a mail does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MailPlan {
+    /// Automated mail about no case: kept on record only.
+    NoCase,
+    /// A plan on a case: `kind` is what the mail was to it (e.g. `reply`, `staff_correspondence`).
+    Case { plan: Plan, kind: &'static str },
+}
+
+/// Decides what a recorded mail does.
+pub fn plan(rules: &Rules, arrival: &Arrival<'_>) -> MailPlan {
+    let kind = arrival.decision.kind;
+    let Some(case_id) = arrival.known.map(|state| state.case.id) else {
+        return match kind {
+            Kind::Automated => MailPlan::NoCase,
+            _ => open_from_mail(rules, arrival),
+        };
+    };
+    let mut plan = Plan::on(case_id);
+    plan.then(Step::LinkMessage(arrival.message_row));
+    let as_kind = match (kind, arrival.known) {
+        (Kind::Automated, _) => automated(&mut plan, arrival),
+        (Kind::Reply | Kind::ReviewRequest, Some(_)) if arrival.handling.staff => {
+            staff_correspondence(&mut plan, arrival)
+        }
+        (Kind::Reply | Kind::ReviewRequest, Some(state))
+            if kind == Kind::Reply || arrival.handling.point_of_contact.is_some() =>
+        {
+            customer_wrote(&mut plan, arrival, state)
+        }
+        (Kind::ReviewRequest, Some(state)) => review_requested(&mut plan, rules, arrival, state),
+        _ => return open_from_mail(rules, arrival),
+    };
+    MailPlan::Case {
+        plan,
+        kind: as_kind,
+    }
+}
+
+/// A robot's mail about a case; a bounce of our letter marks it undelivered and flags the case.
+fn automated(plan: &mut Plan, arrival: &Arrival<'_>) -> &'static str {
+    let robot = arrival
+        .decision
+        .robot
+        .and_then(|r| serde_json::to_value(r).ok())
+        .and_then(|v| v.as_str().map(str::to_string));
+    plan.record(
+        "redress",
+        Event::AutomatedMailReceived {
+            message_row: arrival.message_row,
+            robot,
+            reasons: arrival.decision.reasons.clone(),
+        },
+    );
+    if let Some(letter) = arrival.bounced {
+        plan.then(Step::MarkUndelivered {
+            letter_id: letter.id,
+            reason: "a bounce came back for this letter".into(),
+        })
+        .record(
+            "redress",
+            Event::LetterUndelivered {
+                letter: letter.kind.clone(),
+                message_id: letter.message_id.clone(),
+                to: letter.to_address.clone(),
+                bounce_row: arrival.message_row,
+            },
+        )
+        .then(Step::Flag(format!(
+            "our {} to the customer bounced: contact them another way",
+            letter.kind
+        )))
+        .then(Step::Notice(Notice {
+            headline: "Our letter to the customer bounced".into(),
+            details: format!(
+                "Our {} to the customer could not be delivered. Contact them another way.",
+                letter.kind
+            ),
+            to: arrival
+                .known
+                .and_then(|s| s.case.owner.clone())
+                .into_iter()
+                .collect(),
+            key: format!("bounce:{}", arrival.message_row),
+        }));
+    }
+    Kind::Automated.as_str()
+}
+
+/// A handler answering the customer with us in Cc/Bcc: correspondence on the case.
+fn staff_correspondence(plan: &mut Plan, arrival: &Arrival<'_>) -> &'static str {
+    let mail = arrival.mail;
+    plan.record(
+        "staff",
+        Event::StaffCorrespondence {
+            message_row: arrival.message_row,
+            from: mail.from.as_ref().map(|f| f.address.clone()),
+            subject: mail.subject.clone(),
+            to: mail.to.clone(),
+            cc: mail.cc.clone(),
+        },
+    );
+    "staff_correspondence"
+}
+
+/// The customer (or a restricted sender) wrote again: the owner or point of contact is told.
+fn customer_wrote(plan: &mut Plan, arrival: &Arrival<'_>, state: &CaseState) -> &'static str {
+    let mail = arrival.mail;
+    let to = match &arrival.handling.point_of_contact {
+        Some(contact) => vec![contact.clone()],
+        None => state.case.owner.iter().cloned().collect(),
+    };
+    plan.then(Step::Notice(Notice {
+        headline: "The customer wrote again".into(),
+        details: format!(
+            "The customer wrote again ({} attachment(s)). Read it with `redress cases show`.",
+            mail.attachments.len()
+        ),
+        to,
+        key: format!("reply:{}", arrival.message_row),
+    }))
+    .record(
+        "customer",
+        Event::CorrespondenceReceived {
+            message_row: arrival.message_row,
+            from: mail.from.as_ref().map(|f| f.address.clone()),
+            subject: mail.subject.clone(),
+            attachments: mail.attachments.len(),
+            reasons: arrival.decision.reasons.clone(),
+        },
+    );
+    arrival.decision.kind.as_str()
+}
+
+/// Where a letter answering `mail` threads.
+fn thread_to(mail: &ParsedMail) -> Thread {
+    let mut references = mail.references.clone();
+    references.extend(mail.message_id.clone());
+    Thread {
+        in_reply_to: mail.message_id.clone(),
+        references,
+    }
+}
+
+/// Code 6.11: a mailed request for a stage 2 review after the stage 1 response.
+fn review_requested(
+    plan: &mut Plan,
+    rules: &Rules,
+    arrival: &Arrival<'_>,
+    state: &CaseState,
+) -> &'static str {
+    let request = Stage2Request {
+        requested_at: arrival.received_at,
+        actor: "customer",
+        detail: EscalationRequest {
+            message_row: Some(arrival.message_row),
+            reasons: Some(arrival.decision.reasons.clone()),
+            reason: None,
+        },
+        reply_to: arrival.mail.reply_address().map(|a| a.address.clone()),
+        thread: thread_to(arrival.mail),
+        notice_key: format!("escalated:{}", arrival.message_row),
+    };
+    open_stage2(plan, state, rules, request);
+    arrival.decision.kind.as_str()
+}
+
+/// Why a person must look at a new case, if anything.
+fn attention(arrival: &Arrival<'_>) -> Option<String> {
+    let (mail, decision) = (arrival.mail, arrival.decision);
+    let mut attention = Vec::new();
+    if decision.kind == Kind::Unreadable || !mail.problems.is_empty() {
+        attention.push(format!(
+            "the mail could not be read properly: {}",
+            mail.problems.join("; ")
+        ));
+    }
+    if decision.hazard == Some(Hazard::PossibleEmergency) {
+        attention.push("possible Awaab's Law emergency (damp or mould with a sign of danger): look at it today".to_string());
+    }
+    if decision.representative {
+        attention.push(
+            "written on someone else's behalf: written authorisation needed (procedure §4.1)"
+                .to_string(),
+        );
+    }
+    attention.extend(arrival.handling.attention.iter().cloned());
+    (!attention.is_empty()).then(|| attention.join("; "))
+}
+
+/// The deadlines a new case gets: the Code's for a complaint (6.2, 6.3), the procedure's for
+/// feedback, and Awaab's Law's for a possible hazard.
+fn new_deadlines(
+    rules: &Rules,
+    decision: &Decision,
+    received_at: DateTime<Utc>,
+) -> Vec<crate::case::deadlines::Deadline> {
+    let policy = &rules.settings.deadlines;
+    let calendar = &rules.calendar;
+    let mut deadlines = Vec::new();
+    if decision.kind == Kind::Complaint {
+        deadlines.extend(policy.new_complaint(calendar, received_at));
+    }
+    if decision.kind == Kind::Feedback {
+        deadlines.extend(policy.feedback(calendar, received_at));
+    }
+    if matches!(
+        decision.kind,
+        Kind::Complaint | Kind::ServiceRequest | Kind::Feedback
+    ) {
+        let severity = match decision.hazard {
+            Some(Hazard::PossibleEmergency) => Some(HazardSeverity::Emergency),
+            Some(Hazard::PossibleSignificant) => Some(HazardSeverity::Significant),
+            None => None,
+        };
+        if let Some(severity) = severity {
+            deadlines.extend(policy.awaab(calendar, severity, received_at));
+        }
+    }
+    deadlines
+}
+
+/// The letter each kind of new case gets, if any.
+fn first_letter(rules: &Rules, kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::Complaint => Some("receipt"),
+        Kind::Compliment => Some("compliment_thanks"),
+        Kind::ServiceRequest => Some("service_request"),
+        // Only where the landlord runs the procedure's feedback stage (§4.7–4.8): a note that it
+        // was recorded and passed on, and how to make it a complaint.
+        Kind::Feedback if rules.settings.deadlines.feedback_stage => Some("feedback"),
+        _ => None,
+    }
+}
+
+/// The receipt letter's variables.
+#[derive(Debug, Serialize)]
+struct ReceiptContext<'a> {
+    customer_name: &'a str,
+    organisation_name: &'a str,
+    complaints_address: &'a str,
+    received_date: String,
+    acknowledge_by: Option<String>,
+    respond_by: String,
+    ombudsman_contact: &'a str,
+    original_subject: &'a str,
+    automatic_acknowledgement: bool,
+    service_area: Option<&'a str>,
+}
+
+/// The headline of the notice telling the owner of a new case.
+fn headline(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Complaint => "New stage 1 complaint assigned to you",
+        Kind::Compliment => "A compliment for your team",
+        Kind::ServiceRequest => "A service request for your team",
+        Kind::Feedback => "Feedback for your team (no response wanted)",
+        _ => "A mail that needs a person",
+    }
+}
+
+fn case_kind(kind: Kind) -> CaseKind {
+    match kind {
+        Kind::Automated => CaseKind::Automated,
+        Kind::ReviewRequest => CaseKind::ReviewRequest,
+        Kind::Reply => CaseKind::Reply,
+        Kind::Compliment => CaseKind::Compliment,
+        Kind::ServiceRequest => CaseKind::ServiceRequest,
+        Kind::Feedback => CaseKind::Feedback,
+        Kind::Complaint => CaseKind::Complaint,
+        Kind::Unreadable => CaseKind::Unreadable,
+    }
+}
+
+/// Opens a case for a mail that is not about one on record (when in doubt, a complaint).
+fn open_from_mail(rules: &Rules, arrival: &Arrival<'_>) -> MailPlan {
+    let (mail, decision) = (arrival.mail, arrival.decision);
+    let is_complaint = decision.kind == Kind::Complaint;
+    let attention_reason = attention(arrival);
+    let hazard = decision.hazard.map(|h| match h {
+        Hazard::PossibleEmergency => "possible_emergency",
+        Hazard::PossibleSignificant => "possible_significant",
+    });
+    let owner = arrival.handling.point_of_contact.clone().or_else(|| {
+        rules.settings.routing.owner_for(
+            decision.service_area.as_deref(),
+            is_complaint.then_some("stage1"),
+        )
+    });
+    let reply_to = mail.reply_address();
+    let case = NewCase {
+        kind: case_kind(decision.kind),
+        stage: is_complaint.then_some(Stage::Stage1),
+        customer_address: reply_to.map(|a| a.address.clone()),
+        customer_name: mail.from.as_ref().and_then(|f| f.name.clone()),
+        subject: mail.subject.clone(),
+        received_at: arrival.received_at,
+        attention_reason: attention_reason.clone(),
+        service_area: decision.service_area.clone(),
+        owner: owner.clone(),
+        themes: decision.themes.clone(),
+        hazard: hazard.map(str::to_string),
+        representative: decision.representative,
+    };
+    let mut plan = Plan {
+        target: Target::New(Box::new(case)),
+        steps: Vec::new(),
+    };
+    plan.then(Step::LinkMessage(arrival.message_row)).record(
+        "redress",
+        Event::CaseOpened {
+            message_row: arrival.message_row,
+            classification: case_kind(decision.kind),
+            reasons: decision.reasons.clone(),
+            received_at: arrival.received_at,
+            service_area: decision.service_area.clone(),
+            themes: decision.themes.clone(),
+            hazard: hazard.map(str::to_string),
+            representative: decision.representative,
+        },
+    );
+    if let Some(reason) = &attention_reason {
+        plan.record(
+            "redress",
+            Event::NeedsAttention {
+                reason: reason.clone(),
+            },
+        );
+    }
+    let deadlines = new_deadlines(rules, decision, arrival.received_at);
+    let unreadable = decision.kind == Kind::Unreadable || !mail.problems.is_empty();
+    let letter = match (first_letter(rules, decision.kind), reply_to) {
+        (Some(template), Some(to)) if !unreadable && arrival.handling.automatic_replies => Some(
+            first_letter_to(rules, arrival, &deadlines, template, to.address.clone()),
+        ),
+        _ => None,
+    };
+    plan.steps
+        .extend(deadlines.into_iter().map(Step::SetDeadline));
+    plan.steps.extend(letter);
+    plan.then(Step::Notice(new_case_notice(
+        rules,
+        arrival,
+        attention_reason.as_deref(),
+        owner,
+    )));
+    MailPlan::Case {
+        plan,
+        kind: decision.kind.as_str(),
+    }
+}
+
+/// The receipt (or thanks, or service-request letter) a new case's sender gets at once.
+fn first_letter_to(
+    rules: &Rules,
+    arrival: &Arrival<'_>,
+    deadlines: &[crate::case::deadlines::Deadline],
+    template: &'static str,
+    to: String,
+) -> Step {
+    let (mail, decision) = (arrival.mail, arrival.decision);
+    let org = &rules.settings.organisation;
+    let due = |kind: DeadlineKind| {
+        deadlines
+            .iter()
+            .find(|d| d.kind == kind)
+            .map(|d| rules.letter_date(d.due_at))
+    };
+    let context = ReceiptContext {
+        customer_name: mail
+            .from
+            .as_ref()
+            .and_then(|f| f.name.as_deref())
+            .unwrap_or("customer"),
+        organisation_name: &org.name,
+        complaints_address: &org.complaints_address,
+        received_date: rules.letter_date(arrival.received_at),
+        acknowledge_by: due(DeadlineKind::Stage1Acknowledgement),
+        respond_by: due(DeadlineKind::Stage1Response).unwrap_or_default(),
+        ombudsman_contact: &org.ombudsman_contact,
+        original_subject: &mail.subject,
+        automatic_acknowledgement: rules.settings.deadlines.acknowledgement
+            == AcknowledgementMode::Automatic,
+        service_area: decision.service_area.as_deref(),
+    };
+    let context = object(serde_json::to_value(&context).unwrap_or_else(|_| json!({})));
+    Step::Letter(Outgoing::to_customer(
+        template,
+        to,
+        context,
+        "",
+        thread_to(mail),
+        IfUnwritten::Flag,
+    ))
+}
+
+/// Tells the new case's owner about it.
+fn new_case_notice(
+    rules: &Rules,
+    arrival: &Arrival<'_>,
+    attention_reason: Option<&str>,
+    owner: Option<String>,
+) -> Notice {
+    let decision = arrival.decision;
+    let mut details = format!("Received {}.", rules.calendar_time(arrival.received_at));
+    if let Some(reason) = attention_reason {
+        details.push_str(&format!(" NEEDS ATTENTION: {reason}."));
+    }
+    if !decision.themes.is_empty() {
+        details.push_str(&format!(" Themes: {}.", decision.themes.join(", ")));
+    }
+    Notice {
+        headline: headline(decision.kind).into(),
+        details,
+        to: owner.into_iter().collect(),
+        key: format!("opened:{}", arrival.message_row),
+    }
+}

@@ -1,0 +1,391 @@
+//! Sending what the outbox holds: claim one letter, send it by SMTP, mark it sent only once the
+//! server accepted it, retry with backoff when it did not.
+//!
+//! Every letter carries our own stable Message-ID (so replies thread back to the case),
+//! In-Reply-To/References to the customer's mail, `Auto-Submitted: auto-replied` (RFC 3834, so
+//! other robots do not answer us) and an `X-Loop` header naming our address (so our own mail
+//! coming back is recognised). The exact bytes sent are kept in the case's record.
+
+use std::time::Duration;
+
+use crate::app::App;
+use crate::case::CaseError;
+use crate::case::apply::apply;
+use crate::case::delivery;
+use crate::clock::Clock;
+use crate::config::{OrganisationSettings, Security, SmtpSettings};
+use crate::store::OutboxRow;
+use chrono::{DateTime, Utc};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, header::Header};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+/// A sending failure.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The server refused for good (5xx) or the letter cannot be built: do not retry.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+    /// Try again later.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+}
+
+/// Something that delivers a built letter: SMTP in production.
+pub trait EmailSender: Send + Sync {
+    /// Sends `raw` to `to`; Ok once the server accepted it.
+    fn send(
+        &self,
+        from: &str,
+        to: &str,
+        raw: &[u8],
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
+}
+
+/// SMTP submission through lettre.
+#[derive(Clone)]
+pub struct SmtpSender {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl std::fmt::Debug for SmtpSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SmtpSender")
+    }
+}
+
+impl SmtpSender {
+    /// A sender for the configured server.
+    pub fn new(settings: &SmtpSettings) -> Result<SmtpSender, SendError> {
+        let tls_parameters = || -> Result<TlsParameters, SendError> {
+            let mut builder = TlsParameters::builder(settings.host.clone());
+            if let Some(path) = &settings.ca_file {
+                let pem = std::fs::read(path).map_err(|e| {
+                    SendError::Permanent(format!(
+                        "cannot read smtp.ca_file {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                let cert = Certificate::from_pem(&pem)
+                    .map_err(|e| SendError::Permanent(format!("smtp.ca_file: {e}")))?;
+                builder = builder.add_root_certificate(cert);
+            }
+            builder
+                .build_rustls()
+                .map_err(|e| SendError::Permanent(format!("TLS set-up: {e}")))
+        };
+        let tls = match settings.security {
+            Security::Tls => Tls::Wrapper(tls_parameters()?),
+            Security::StartTls => Tls::Required(tls_parameters()?),
+            Security::None => Tls::None,
+        };
+        let mut builder =
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.clone())
+                .port(settings.port)
+                .tls(tls)
+                .timeout(Some(Duration::from_secs(60)));
+        if let Some((user, password)) = &settings.credentials {
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose().to_string(),
+            ));
+        }
+        Ok(SmtpSender {
+            transport: builder.build(),
+        })
+    }
+
+    /// Connects and says hello, to check the settings.
+    pub async fn test_connection(&self) -> Result<(), SendError> {
+        match self.transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(SendError::Transient(
+                "the server did not accept a connection".into(),
+            )),
+            Err(e) => Err(SendError::Transient(e.to_string())),
+        }
+    }
+}
+
+impl EmailSender for SmtpSender {
+    async fn send(&self, from: &str, to: &str, raw: &[u8]) -> Result<(), SendError> {
+        let envelope = lettre::address::Envelope::new(
+            Some(
+                from.parse()
+                    .map_err(|e| SendError::Permanent(format!("sender address: {e}")))?,
+            ),
+            vec![
+                to.parse()
+                    .map_err(|e| SendError::Permanent(format!("recipient address: {e}")))?,
+            ],
+        )
+        .map_err(|e| SendError::Permanent(e.to_string()))?;
+        match self.transport.send_raw(&envelope, raw).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
+            Err(e) => Err(SendError::Transient(e.to_string())),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct RawHeader {
+    name: &'static str,
+    value: String,
+}
+
+macro_rules! text_header {
+    ($type:ident, $name:literal) => {
+        #[derive(Clone)]
+        struct $type(String);
+        impl Header for $type {
+            fn name() -> HeaderName {
+                HeaderName::new_from_ascii_str($name)
+            }
+            fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+                Ok(Self(s.to_string()))
+            }
+            fn display(&self) -> HeaderValue {
+                HeaderValue::new(Self::name(), self.0.clone())
+            }
+        }
+    };
+}
+
+text_header!(AutoSubmitted, "Auto-Submitted");
+text_header!(XLoop, "X-Loop");
+text_header!(AutoResponseSuppress, "X-Auto-Response-Suppress");
+
+impl RawHeader {
+    fn apply(self, builder: lettre::message::MessageBuilder) -> lettre::message::MessageBuilder {
+        match self.name {
+            "Auto-Submitted" => builder.header(AutoSubmitted(self.value)),
+            "X-Loop" => builder.header(XLoop(self.value)),
+            _ => builder.header(AutoResponseSuppress(self.value)),
+        }
+    }
+}
+
+/// Builds the exact bytes of a letter.
+pub fn build_letter(
+    letter: &OutboxRow,
+    from: &str,
+    org: &OrganisationSettings,
+    now: DateTime<Utc>,
+) -> Result<Vec<u8>, SendError> {
+    let from: Mailbox = from
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("smtp.from is not an address: {e}")))?;
+    let to: Mailbox = letter
+        .to_address
+        .parse()
+        .map_err(|e| SendError::Permanent(format!("recipient {}: {e}", letter.to_address)))?;
+    let mut builder = Message::builder()
+        .from(from)
+        .to(to)
+        .subject(letter.subject.clone())
+        .message_id(Some(format!("<{}>", letter.message_id)))
+        .date(now.into())
+        .header(ContentType::TEXT_PLAIN);
+    if let Some(id) = &letter.in_reply_to {
+        builder = builder.in_reply_to(format!("<{id}>"));
+    }
+    if let Some(refs) = &letter.references {
+        builder = builder.references(refs.clone());
+    }
+    // Letters answering a customer's mail are auto-replied; notices, reminders and digests to
+    // staff are auto-generated (RFC 3834).
+    let auto = if letter.kind == "notice"
+        || letter.kind == "digest"
+        || letter.kind.starts_with("reminder")
+    {
+        "auto-generated"
+    } else {
+        "auto-replied"
+    };
+    for header in [
+        RawHeader {
+            name: "Auto-Submitted",
+            value: auto.into(),
+        },
+        RawHeader {
+            name: "X-Loop",
+            value: org.complaints_address.clone(),
+        },
+        RawHeader {
+            name: "X-Auto-Response-Suppress",
+            value: "All".into(),
+        },
+    ] {
+        builder = header.apply(builder);
+    }
+    let message = builder
+        .body(letter.body.clone())
+        .map_err(|e| SendError::Permanent(format!("letter cannot be built: {e}")))?;
+    Ok(message.formatted())
+}
+
+/// How long to wait before retry number `attempt` (1-based): 1, 2, 4 ... minutes, at most an hour.
+pub fn retry_delay(attempt: i64) -> chrono::Duration {
+    let minutes = 1i64 << attempt.clamp(1, 7).saturating_sub(1);
+    chrono::Duration::minutes(minutes.min(60))
+}
+
+/// After this many attempts a letter is given up and its case flagged.
+pub const MAX_ATTEMPTS: i64 = 30;
+
+/// What one step of the worker did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOutcome {
+    Idle,
+    Sent { letter_id: i64 },
+    Retrying { letter_id: i64 },
+    GaveUp { letter_id: i64 },
+}
+
+/// Claims one due letter and tries to send it. Tests drain the queue by calling this until `Idle`.
+pub async fn send_one(
+    app: &App,
+    sender: &impl EmailSender,
+    clock: &Clock,
+) -> Result<StepOutcome, CaseError> {
+    let now = clock.now();
+    let Some(letter) = app
+        .store
+        .claim_letter(now, now + chrono::Duration::minutes(10))
+        .await?
+    else {
+        return Ok(StepOutcome::Idle);
+    };
+    let org = &app.rules.settings.organisation;
+    let from = &app.rules.settings.smtp.from;
+    let result = match build_letter(&letter, from, org, now) {
+        Ok(raw) => sender
+            .send(&org.complaints_address, &letter.to_address, &raw)
+            .await
+            .map(|()| raw),
+        Err(e) => Err(e),
+    };
+    let now = clock.now();
+    match result {
+        Ok(raw) => {
+            let mut tx = app.store.begin().await?;
+            tx.mark_letter_sent(letter.id, now).await?;
+            tx.insert_sent_message(&letter, &raw, now).await?;
+            if let Some(case_id) = letter.case_id {
+                let mode = app.rules.settings.deadlines.acknowledgement;
+                let plan = delivery::letter_sent(case_id, &letter, mode);
+                apply(&mut tx, &app.rules, &plan, now).await?;
+            }
+            tx.commit().await?;
+            tracing::info!(letter = letter.id, kind = %letter.kind, "letter sent");
+            Ok(StepOutcome::Sent {
+                letter_id: letter.id,
+            })
+        }
+        Err(error) => {
+            let give_up =
+                matches!(error, SendError::Permanent(_)) || letter.attempts >= MAX_ATTEMPTS;
+            let retry_at = (!give_up).then(|| now + retry_delay(letter.attempts));
+            app.store
+                .mark_letter_failed(letter.id, &error.to_string(), retry_at)
+                .await?;
+            tracing::warn!(letter = letter.id, kind = %letter.kind, attempts = letter.attempts, %error, "letter not sent");
+            if !give_up {
+                return Ok(StepOutcome::Retrying {
+                    letter_id: letter.id,
+                });
+            }
+            if let Some(case_id) = letter.case_id {
+                let mut tx = app.store.begin().await?;
+                let plan = delivery::letter_failed(case_id, &letter, &error.to_string());
+                apply(&mut tx, &app.rules, &plan, now).await?;
+                tx.commit().await?;
+            }
+            Ok(StepOutcome::GaveUp {
+                letter_id: letter.id,
+            })
+        }
+    }
+}
+
+/// How many letters are sent at once (each over its own pooled SMTP connection).
+pub const SEND_CONCURRENCY: usize = 8;
+
+/// Sends every letter that is due now, several at a time; returns how many were sent.
+pub async fn drain(
+    app: &App,
+    sender: &impl EmailSender,
+    clock: &Clock,
+) -> Result<usize, CaseError> {
+    let lane = || async {
+        let mut sent = 0;
+        loop {
+            match send_one(app, sender, clock).await? {
+                StepOutcome::Idle => return Ok::<usize, CaseError>(sent),
+                StepOutcome::Sent { .. } => sent += 1,
+                StepOutcome::Retrying { .. } | StepOutcome::GaveUp { .. } => {}
+            }
+        }
+    };
+    let lanes = futures::future::join_all((0..SEND_CONCURRENCY).map(|_| lane())).await;
+    lanes
+        .into_iter()
+        .try_fold(0, |total, sent| Ok(total + sent?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_to_an_hour() {
+        assert_eq!(retry_delay(1), chrono::Duration::minutes(1));
+        assert_eq!(retry_delay(2), chrono::Duration::minutes(2));
+        assert_eq!(retry_delay(4), chrono::Duration::minutes(8));
+        assert_eq!(retry_delay(30), chrono::Duration::minutes(60));
+    }
+
+    #[test]
+    fn a_letter_carries_threading_and_robot_headers() {
+        let org = OrganisationSettings {
+            name: "Homes".into(),
+            reference_prefix: "CMP".into(),
+            message_id_domain: "example.org".into(),
+            complaints_address: "complaints@example.org".into(),
+            ombudsman_contact: "HOS".into(),
+        };
+        let letter = OutboxRow {
+            id: 1,
+            case_id: Some(1),
+            kind: "receipt".into(),
+            message_id: "redress.CMP-2026-000001.receipt.1@example.org".into(),
+            to_address: "jane@example.net".into(),
+            subject: "We have received your complaint - reference CMP-2026-000001".into(),
+            body: "Dear Jane,\n\nCafé £5.\n".into(),
+            in_reply_to: Some("abc@example.net".into()),
+            references: Some("<abc@example.net>".into()),
+            status: "pending".into(),
+            attempts: 1,
+        };
+        let raw = build_letter(
+            &letter,
+            "Complaints <complaints@example.org>",
+            &org,
+            Utc::now(),
+        )
+        .expect("builds");
+        let parsed = crate::intake::mail::parse(&raw);
+        assert_eq!(
+            parsed.message_id.as_deref(),
+            Some("redress.CMP-2026-000001.receipt.1@example.org")
+        );
+        assert_eq!(parsed.in_reply_to, vec!["abc@example.net"]);
+        assert_eq!(parsed.header("auto-submitted"), Some("auto-replied"));
+        assert_eq!(parsed.header("x-loop"), Some("complaints@example.org"));
+        assert!(parsed.text_body.contains("Café £5."));
+        assert!(parsed.subject.contains("CMP-2026-000001"));
+    }
+}

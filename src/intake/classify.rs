@@ -1,0 +1,806 @@
+//! Deciding what an incoming mail is, and explaining why.
+//!
+//! Pure logic: the caller looks up the case a mail refers to (by reference or Message-ID) and
+//! hands it in. The phrases are configuration (`config/classification.toml`), compiled once into
+//! `RegexSet`s; a bad pattern fails at start naming the rule. Matching is on the mail's own words
+//! (subject and body, quoted earlier mail removed). In order of precedence a mail is:
+//! automated mail (never answered, whatever it says); a review request (a reply on a stage 1 case
+//! whose response was sent, asking to escalate or still dissatisfied); a reply on a known case;
+//! a compliment; a service request; feedback with no response wanted; or a stage 1 complaint.
+//! When in doubt, it is a complaint (Code §1.2).
+
+use regex::{RegexSet, RegexSetBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::intake::mail::ParsedMail;
+
+/// A rule that does not compile, named.
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifyError {
+    #[error("classification rules are not valid TOML: {0}")]
+    Syntax(String),
+    #[error("classification rule {rule} `{pattern}` is not a valid regular expression: {message}")]
+    Pattern {
+        rule: String,
+        pattern: String,
+        message: String,
+    },
+}
+
+/// What a mail is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Bounce, auto-reply, list mail or our own mail coming back: recorded, never answered.
+    Automated,
+    /// Asks for a stage 2 review of a stage 1 response.
+    ReviewRequest,
+    /// More correspondence on a case we already have.
+    Reply,
+    /// Praise with no sign of dissatisfaction (procedure §4.6).
+    Compliment,
+    /// A first request for a service, not a complaint (Code §1.4).
+    ServiceRequest,
+    /// Dissatisfaction with no response wanted (procedure §4.8).
+    Feedback,
+    /// A new stage 1 complaint.
+    Complaint,
+    /// Nothing could be read: kept raw and flagged for a person.
+    Unreadable,
+}
+
+impl Kind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Automated => "automated",
+            Kind::ReviewRequest => "review_request",
+            Kind::Reply => "reply",
+            Kind::Compliment => "compliment",
+            Kind::ServiceRequest => "service_request",
+            Kind::Feedback => "feedback",
+            Kind::Complaint => "complaint",
+            Kind::Unreadable => "unreadable",
+        }
+    }
+}
+
+/// Which kind of robot sent an automated mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Robot {
+    Bounce,
+    AutoReply,
+    MailingList,
+    OurOwnMail,
+}
+
+/// A possible Awaab's Law hazard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hazard {
+    /// Damp or mould with a sign of emergency: a person looks at it the same day.
+    PossibleEmergency,
+    /// Damp or mould reported.
+    PossibleSignificant,
+}
+
+/// A classification with its reasons.
+#[derive(Debug, Clone, Serialize)]
+pub struct Decision {
+    pub kind: Kind,
+    pub robot: Option<Robot>,
+    /// The rules that fired, in words.
+    pub reasons: Vec<String>,
+    pub service_area: Option<String>,
+    pub themes: Vec<String>,
+    pub hazard: Option<Hazard>,
+    /// Written for someone else: written authorisation is needed (procedure §4.1).
+    pub representative: bool,
+}
+
+/// The case a mail refers to, as the caller found it.
+#[derive(Debug, Clone)]
+pub struct KnownCase {
+    pub reference: String,
+    /// How it was found (reference in the subject, or a Message-ID in In-Reply-To/References).
+    pub found_by: String,
+    /// `stage1`, `stage2`, or none for other kinds of case.
+    pub stage: Option<String>,
+    /// True once the stage's response was sent.
+    pub response_sent: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    robots: RobotRules,
+    signals: SignalRules,
+    service_areas: toml::Table,
+    themes: toml::Table,
+    hazard: HazardRules,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RobotRules {
+    auto_reply_subjects: Vec<String>,
+    bounce_subjects: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignalRules {
+    escalation: Vec<String>,
+    dissatisfaction: Vec<String>,
+    compliment: Vec<String>,
+    service_request: Vec<String>,
+    no_response: Vec<String>,
+    representative: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HazardRules {
+    damp_mould: Vec<String>,
+    emergency: Vec<String>,
+}
+
+/// A named list of patterns compiled into one `RegexSet`.
+#[derive(Debug, Clone)]
+struct Rule {
+    name: String,
+    patterns: Vec<String>,
+    set: RegexSet,
+}
+
+impl Rule {
+    fn new(name: &str, patterns: &[String]) -> Result<Rule, ClassifyError> {
+        for (i, pattern) in patterns.iter().enumerate() {
+            if let Err(e) = regex::RegexBuilder::new(pattern)
+                .case_insensitive(true)
+                .build()
+            {
+                return Err(ClassifyError::Pattern {
+                    rule: format!("{name}[{i}]"),
+                    pattern: pattern.clone(),
+                    message: e.to_string(),
+                });
+            }
+        }
+        let set = RegexSetBuilder::new(patterns)
+            .case_insensitive(true)
+            .build()
+            .map_err(|e| ClassifyError::Pattern {
+                rule: name.to_string(),
+                pattern: String::new(),
+                message: e.to_string(),
+            })?;
+        Ok(Rule {
+            name: name.to_string(),
+            patterns: patterns.to_vec(),
+            set,
+        })
+    }
+
+    /// The patterns that match, as `name: pattern`.
+    fn fired(&self, text: &str) -> Vec<String> {
+        self.set
+            .matches(text)
+            .iter()
+            .map(|i| format!("{}: /{}/", self.name, self.patterns[i]))
+            .collect()
+    }
+
+    fn count(&self, text: &str) -> usize {
+        self.set.matches(text).iter().count()
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        self.set.is_match(text)
+    }
+}
+
+fn named_rules(section: &str, table: &toml::Table) -> Result<Vec<(String, Rule)>, ClassifyError> {
+    table
+        .iter()
+        .map(|(name, value)| {
+            let patterns: Vec<String> = value
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok((
+                name.clone(),
+                Rule::new(&format!("{section}.\"{name}\""), &patterns)?,
+            ))
+        })
+        .collect()
+}
+
+/// The classifier: compiled rules plus what identifies our own mail.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    own_message_id_domain: String,
+    own_address: String,
+    auto_reply_subjects: Rule,
+    bounce_subjects: Rule,
+    escalation: Rule,
+    dissatisfaction: Rule,
+    compliment: Rule,
+    service_request: Rule,
+    no_response: Rule,
+    representative: Rule,
+    service_areas: Vec<(String, Rule)>,
+    themes: Vec<(String, Rule)>,
+    damp_mould: Rule,
+    emergency: Rule,
+}
+
+/// Removes quoted earlier mail: `>` lines, and everything from an attribution line
+/// ("On ... wrote:", "-----Original Message-----", an Outlook "From: ... Sent:" block) onwards.
+pub fn strip_quoted(body: &str) -> String {
+    let mut kept = Vec::new();
+    let lines: Vec<&str> = body.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim();
+        let lower = trimmed.to_lowercase();
+        let next = lines
+            .get(i + 1)
+            .map(|l| l.trim().to_lowercase())
+            .unwrap_or_default();
+        let attribution = (lower.starts_with("on ")
+            && (lower.ends_with("wrote:") || next.ends_with("wrote:")))
+            || (lower.starts_with("am ") && lower.ends_with("schrieb:"))
+            || (lower.starts_with("le ") && lower.ends_with("a écrit :"))
+            || lower.starts_with("-----original message-----")
+            || lower.starts_with("-------- original message")
+            || lower.starts_with("-------- forwarded message")
+            || lower.starts_with("---------- forwarded message")
+            || lower.starts_with("begin forwarded message")
+            || (lower.starts_with("________________") && next.starts_with("from:"))
+            || (lower.starts_with("from:")
+                && lines
+                    .iter()
+                    .skip(i + 1)
+                    .take(4)
+                    .any(|l| l.trim().to_lowercase().starts_with("sent:")));
+        if attribution {
+            break;
+        }
+        if trimmed.starts_with('>') {
+            continue;
+        }
+        kept.push(*line);
+    }
+    kept.join("\n")
+}
+
+impl Classifier {
+    /// Compiles the rules in `rules_toml`; our own mail is known by its Message-ID domain and address.
+    pub fn new(
+        own_message_id_domain: &str,
+        own_address: &str,
+        rules_toml: &str,
+    ) -> Result<Self, ClassifyError> {
+        let file: RulesFile =
+            toml::from_str(rules_toml).map_err(|e| ClassifyError::Syntax(e.to_string()))?;
+        Ok(Self {
+            own_message_id_domain: own_message_id_domain.to_ascii_lowercase(),
+            own_address: own_address.to_ascii_lowercase(),
+            auto_reply_subjects: Rule::new(
+                "robots.auto_reply_subjects",
+                &file.robots.auto_reply_subjects,
+            )?,
+            bounce_subjects: Rule::new("robots.bounce_subjects", &file.robots.bounce_subjects)?,
+            escalation: Rule::new("signals.escalation", &file.signals.escalation)?,
+            dissatisfaction: Rule::new("signals.dissatisfaction", &file.signals.dissatisfaction)?,
+            compliment: Rule::new("signals.compliment", &file.signals.compliment)?,
+            service_request: Rule::new("signals.service_request", &file.signals.service_request)?,
+            no_response: Rule::new("signals.no_response", &file.signals.no_response)?,
+            representative: Rule::new("signals.representative", &file.signals.representative)?,
+            service_areas: named_rules("service_areas", &file.service_areas)?,
+            themes: named_rules("themes", &file.themes)?,
+            damp_mould: Rule::new("hazard.damp_mould", &file.hazard.damp_mould)?,
+            emergency: Rule::new("hazard.emergency", &file.hazard.emergency)?,
+        })
+    }
+
+    /// The mail's own words: subject and body without quoted earlier mail.
+    pub fn own_words(mail: &ParsedMail) -> String {
+        format!("{}\n{}", mail.subject, strip_quoted(&mail.text_body))
+    }
+
+    /// Decides what `mail` is; `known_case` is the case it refers to, if the caller found one.
+    pub fn classify(&self, mail: &ParsedMail, known_case: Option<&KnownCase>) -> Decision {
+        let mut decision = Decision {
+            kind: Kind::Complaint,
+            robot: None,
+            reasons: Vec::new(),
+            service_area: None,
+            themes: Vec::new(),
+            hazard: None,
+            representative: false,
+        };
+        if mail.from.is_none() && mail.headers.is_empty() {
+            decision.kind = Kind::Unreadable;
+            decision.reasons = mail.problems.clone();
+            return decision;
+        }
+        if let Some((robot, reasons)) = self.automated(mail) {
+            decision.kind = Kind::Automated;
+            decision.robot = Some(robot);
+            decision.reasons = reasons;
+            return decision;
+        }
+        let text = Self::own_words(mail);
+        let dissatisfied = self.dissatisfaction.fired(&text);
+        if let Some(case) = known_case {
+            // A reply's subject is usually ours ("Re: Our response to your complaint ..."): only
+            // the customer's own new words count towards a review request.
+            let body = strip_quoted(&mail.text_body);
+            let escalation = self.escalation.fired(&body);
+            let dissatisfied = self.dissatisfaction.fired(&body);
+            let response_sent_at_stage1 =
+                case.stage.as_deref() == Some("stage1") && case.response_sent;
+            if response_sent_at_stage1 && (!escalation.is_empty() || !dissatisfied.is_empty()) {
+                decision.kind = Kind::ReviewRequest;
+                decision.reasons.push(format!(
+                    "a reply on {} after its stage 1 response, asking to escalate or still dissatisfied",
+                    case.reference
+                ));
+                decision.reasons.extend(escalation);
+                decision.reasons.extend(dissatisfied);
+            } else {
+                decision.kind = Kind::Reply;
+                decision.reasons.push(format!(
+                    "refers to case {} ({})",
+                    case.reference, case.found_by
+                ));
+            }
+            return decision;
+        }
+
+        let praise = self.compliment.fired(&text);
+        let request = self.service_request.fired(&text);
+        let no_response = self.no_response.fired(&text);
+        if !praise.is_empty() && dissatisfied.is_empty() {
+            decision.kind = Kind::Compliment;
+            decision
+                .reasons
+                .push("praise with no sign of dissatisfaction (procedure §4.6)".into());
+            decision.reasons.extend(praise);
+        } else if !request.is_empty() && dissatisfied.is_empty() {
+            decision.kind = Kind::ServiceRequest;
+            decision.reasons.push(
+                "a request for a service with no dissatisfaction: not a complaint (Code §1.4)"
+                    .into(),
+            );
+            decision.reasons.extend(request);
+        } else if !no_response.is_empty() && !dissatisfied.is_empty() {
+            decision.kind = Kind::Feedback;
+            decision.reasons.push(
+                "dissatisfaction, but the customer says no response is wanted (procedure §4.8)"
+                    .into(),
+            );
+            decision.reasons.extend(no_response);
+            decision.reasons.extend(dissatisfied);
+        } else {
+            decision.kind = Kind::Complaint;
+            if dissatisfied.is_empty() {
+                decision.reasons.push(
+                    "no rule recognised it as anything else: a complaint until a person decides otherwise (Code §1.2)".into(),
+                );
+            } else {
+                decision
+                    .reasons
+                    .push("an expression of dissatisfaction (Code §1.2, procedure §2.1)".into());
+                decision.reasons.extend(dissatisfied);
+            }
+        }
+        if mail.from.is_none() {
+            decision.kind = Kind::Unreadable;
+            decision.reasons.extend(mail.problems.iter().cloned());
+        }
+        self.describe(&text, &mut decision);
+        decision
+    }
+
+    /// Service area, themes, hazard and representative flags for a new case.
+    fn describe(&self, text: &str, decision: &mut Decision) {
+        let mut best: Option<(&str, usize)> = None;
+        for (name, rule) in &self.service_areas {
+            let hits = rule.count(text);
+            if hits > 0 && best.is_none_or(|(_, most)| hits > most) {
+                best = Some((name, hits));
+            }
+        }
+        decision.service_area = best.map(|(name, _)| name.to_string());
+        decision.themes = self
+            .themes
+            .iter()
+            .filter(|(_, rule)| rule.is_match(text))
+            .map(|(name, _)| name.clone())
+            .collect();
+        if self.damp_mould.is_match(text) {
+            let emergency = self.emergency.fired(text);
+            if emergency.is_empty() {
+                decision.hazard = Some(Hazard::PossibleSignificant);
+                decision
+                    .reasons
+                    .push("damp or mould reported: possible Awaab's Law hazard".into());
+            } else {
+                decision.hazard = Some(Hazard::PossibleEmergency);
+                decision
+                    .reasons
+                    .push("damp or mould with a sign of emergency: possible Awaab's Law emergency, a person must look today".into());
+                decision.reasons.extend(emergency);
+            }
+        }
+        let representative = self.representative.fired(text);
+        if !representative.is_empty() {
+            decision.representative = true;
+            decision.reasons.push(
+                "written on behalf of someone else: written authorisation needed (procedure §4.1)"
+                    .into(),
+            );
+            decision.reasons.extend(representative);
+        }
+    }
+
+    /// The robot that sent `mail`, with the rules that say so, or `None` for a person.
+    pub fn automated(&self, mail: &ParsedMail) -> Option<(Robot, Vec<String>)> {
+        let mut bounce = Vec::new();
+        let mut auto_reply = Vec::new();
+        let mut list = Vec::new();
+        let mut own = Vec::new();
+
+        // Our own mail coming back.
+        if let Some(id) = &mail.message_id
+            && id
+                .to_ascii_lowercase()
+                .ends_with(&format!("@{}", self.own_message_id_domain))
+            && id.starts_with("redress.")
+        {
+            own.push(format!("Message-ID <{id}> is one of ours"));
+        }
+        for (name, value) in &mail.headers {
+            if name == "x-loop" && value.to_ascii_lowercase().contains(&self.own_address) {
+                own.push(format!("X-Loop: {value} is ours"));
+            }
+        }
+        if !own.is_empty() {
+            return Some((Robot::OurOwnMail, own));
+        }
+
+        // Bounces and delivery reports.
+        if mail.content_type == "multipart/report" {
+            bounce.push(
+                "Content-Type multipart/report (a delivery or disposition report, RFC 6522)"
+                    .to_string(),
+            );
+        }
+        if let Some(from) = &mail.from {
+            let local = from
+                .address
+                .rsplit_once('@')
+                .map(|(local, _)| local.to_ascii_lowercase())
+                .unwrap_or_default();
+            if ["mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"]
+                .contains(&local.as_str())
+            {
+                bounce.push(format!("sender {} is a mail system", from.address));
+            }
+        }
+        if let Some(return_path) = mail.header("return-path")
+            && return_path
+                .trim()
+                .trim_matches(|c| c == '<' || c == '>')
+                .trim()
+                .is_empty()
+        {
+            bounce.push("empty Return-Path <> (a bounce or other automatic notice)".to_string());
+        }
+        bounce.extend(self.bounce_subjects.fired(&mail.subject));
+        if !bounce.is_empty() {
+            return Some((Robot::Bounce, bounce));
+        }
+
+        // Auto-replies (RFC 3834 and the headers real systems use).
+        if let Some(value) = mail.header("auto-submitted") {
+            let token = value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            if token != "no" && !token.is_empty() {
+                auto_reply.push(format!("Auto-Submitted: {value} (RFC 3834)"));
+            }
+        }
+        for header in [
+            "x-autoreply",
+            "x-autorespond",
+            "x-auto-response-suppress",
+            "x-autogenerated",
+        ] {
+            if let Some(value) = mail.header(header) {
+                auto_reply.push(format!("{header}: {value}"));
+            }
+        }
+        if let Some(value) = mail.header("precedence") {
+            match value.trim().to_ascii_lowercase().as_str() {
+                "list" | "bulk" => list.push(format!("Precedence: {value}")),
+                "junk" | "auto_reply" | "auto-reply" => {
+                    auto_reply.push(format!("Precedence: {value}"))
+                }
+                _ => {}
+            }
+        }
+        auto_reply.extend(self.auto_reply_subjects.fired(&mail.subject));
+        if !auto_reply.is_empty() {
+            return Some((Robot::AutoReply, auto_reply));
+        }
+
+        // Mailing lists.
+        for header in ["list-id", "list-unsubscribe"] {
+            if let Some(value) = mail.header(header) {
+                list.push(format!("{header}: {value}"));
+            }
+        }
+        if !list.is_empty() {
+            return Some((Robot::MailingList, list));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intake::mail::parse;
+
+    const RULES: &str = include_str!("../../config/classification.toml");
+
+    fn classifier() -> Classifier {
+        Classifier::new("example.org", "complaints@example.org", RULES)
+            .expect("shipped rules compile")
+    }
+
+    fn mail(headers: &str, body: &str) -> ParsedMail {
+        parse(format!("{headers}\r\n\r\n{body}\r\n").as_bytes())
+    }
+
+    fn person(subject: &str, body: &str) -> ParsedMail {
+        mail(
+            &format!("From: Jane <jane@example.net>\r\nSubject: {subject}"),
+            body,
+        )
+    }
+
+    #[test]
+    fn a_bad_pattern_is_named() {
+        let bad = RULES.replacen("\"escalat\"", "\"escal(at\"", 1);
+        let err = Classifier::new("example.org", "c@example.org", &bad).expect_err("bad pattern");
+        assert!(err.to_string().contains("signals.escalation[0]"), "{err}");
+    }
+
+    #[test]
+    fn dissatisfaction_without_the_word_complaint_is_a_complaint() {
+        let d = classifier().classify(
+            &person(
+                "Boiler",
+                "Nobody came to fix the boiler and it has been three weeks now.",
+            ),
+            None,
+        );
+        assert_eq!(d.kind, Kind::Complaint);
+        assert!(
+            d.reasons.iter().any(|r| r.contains("dissatisfaction")),
+            "{:?}",
+            d.reasons
+        );
+    }
+
+    #[test]
+    fn when_in_doubt_it_is_a_complaint() {
+        let d = classifier().classify(&person("Hello", "I need to speak to someone."), None);
+        assert_eq!(d.kind, Kind::Complaint);
+    }
+
+    #[test]
+    fn the_other_kinds() {
+        let c = classifier();
+        assert_eq!(
+            c.classify(
+                &person(
+                    "Thank you",
+                    "Thank you to Dave who fixed my boiler, great job."
+                ),
+                None
+            )
+            .kind,
+            Kind::Compliment
+        );
+        assert_eq!(
+            c.classify(
+                &person(
+                    "Tap",
+                    "My kitchen tap is leaking, can someone come and fix it?"
+                ),
+                None
+            )
+            .kind,
+            Kind::ServiceRequest
+        );
+        assert_eq!(
+            c.classify(&person("Feedback", "I was disappointed the operative was late. I don't want a response, just wanted to let you know."), None).kind,
+            Kind::Feedback
+        );
+        // Thanks with dissatisfaction is a complaint.
+        assert_eq!(
+            c.classify(
+                &person(
+                    "Re: repair",
+                    "Thanks, but the leak is still not fixed after two visits."
+                ),
+                None
+            )
+            .kind,
+            Kind::Complaint
+        );
+        // A request with dissatisfaction is a complaint.
+        assert_eq!(
+            c.classify(
+                &person(
+                    "Tap",
+                    "Can someone come and fix my tap? I reported it weeks ago and nobody came."
+                ),
+                None
+            )
+            .kind,
+            Kind::Complaint
+        );
+    }
+
+    #[test]
+    fn a_review_request_needs_a_sent_stage1_response() {
+        let c = classifier();
+        let mut case = KnownCase {
+            reference: "CMP-2026-000001".into(),
+            found_by: "subject".into(),
+            stage: Some("stage1".into()),
+            response_sent: false,
+        };
+        let m = person(
+            "Re: CMP-2026-000001",
+            "I am not happy with your response and want to escalate.",
+        );
+        assert_eq!(c.classify(&m, Some(&case)).kind, Kind::Reply);
+        case.response_sent = true;
+        assert_eq!(c.classify(&m, Some(&case)).kind, Kind::ReviewRequest);
+        let thanks = person("Re: CMP-2026-000001", "Thank you, that is all sorted now.");
+        assert_eq!(c.classify(&thanks, Some(&case)).kind, Kind::Reply);
+    }
+
+    #[test]
+    fn quoted_mail_does_not_decide() {
+        let body = "Thank you so much, much appreciated!\n\nOn Mon, 23 Nov 2026 at 10:00, Complaints <c@example.org> wrote:\n> We have received your complaint about the unacceptable delay.\n";
+        let d = classifier().classify(&person("Re: your letter", body), None);
+        assert_eq!(d.kind, Kind::Compliment, "{:?}", d.reasons);
+        let outlook = "Great job, thanks.\n\n________________________________\nFrom: Complaints\nSent: 23 November 2026\nSubject: complaint\n\nYour complaint is unacceptable";
+        assert_eq!(
+            classifier().classify(&person("RE: x", outlook), None).kind,
+            Kind::Compliment
+        );
+    }
+
+    #[test]
+    fn areas_themes_hazards_and_representatives() {
+        let d = classifier().classify(
+            &person("Mould", "I am writing on behalf of my mother. There is black mould in the bedroom and her asthma is getting worse. Nobody came."),
+            None,
+        );
+        assert_eq!(d.kind, Kind::Complaint);
+        assert_eq!(d.hazard, Some(Hazard::PossibleEmergency));
+        assert!(d.representative);
+        assert!(
+            d.themes
+                .contains(&"damp, mould and condensation".to_string()),
+            "{:?}",
+            d.themes
+        );
+        assert_eq!(d.service_area.as_deref(), Some("Asset management"));
+        let d = classifier().classify(
+            &person(
+                "Noise",
+                "The neighbour's noise every night is unacceptable, I've complained several times.",
+            ),
+            None,
+        );
+        assert_eq!(d.service_area.as_deref(), Some("Communities"));
+        assert!(d.themes.contains(&"anti-social behaviour".to_string()));
+        assert_eq!(d.hazard, None);
+    }
+
+    #[test]
+    fn out_of_office_is_automated() {
+        for headers in [
+            "From: a@example.net\r\nSubject: Re: x\r\nAuto-Submitted: auto-replied",
+            "From: a@example.net\r\nSubject: Automatic reply: your complaint",
+            "From: a@example.net\r\nSubject: Abwesenheitsnotiz",
+            "From: a@example.net\r\nSubject: x\r\nX-Autoreply: yes",
+            "From: a@example.net\r\nSubject: x\r\nPrecedence: auto_reply",
+        ] {
+            let d = classifier().classify(&mail(headers, "away"), None);
+            assert_eq!(d.robot, Some(Robot::AutoReply), "{headers}");
+        }
+    }
+
+    #[test]
+    fn auto_submitted_no_is_a_person() {
+        let d = classifier().classify(
+            &mail(
+                "From: a@example.net\r\nSubject: x\r\nAuto-Submitted: no",
+                "still broken",
+            ),
+            None,
+        );
+        assert_eq!(d.kind, Kind::Complaint);
+    }
+
+    #[test]
+    fn bounces_lists_and_our_own_mail_are_automated() {
+        let c = classifier();
+        for headers in [
+            "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\nSubject: Undelivered Mail Returned to Sender",
+            "From: postmaster@example.net\r\nSubject: Delivery Status Notification (Failure)",
+            "From: a@example.net\r\nReturn-Path: <>\r\nSubject: hello",
+        ] {
+            assert_eq!(
+                c.classify(&mail(headers, "failed"), None).robot,
+                Some(Robot::Bounce),
+                "{headers}"
+            );
+        }
+        assert_eq!(
+            c.classify(
+                &mail(
+                    "From: n@example.net\r\nList-Id: <news.example.net>\r\nSubject: News",
+                    "x"
+                ),
+                None
+            )
+            .robot,
+            Some(Robot::MailingList)
+        );
+        let ours = mail(
+            "From: complaints@example.org\r\nMessage-ID: <redress.CMP-2026-000001.receipt.1@example.org>\r\nSubject: x",
+            "x",
+        );
+        assert_eq!(c.classify(&ours, None).robot, Some(Robot::OurOwnMail));
+        let looped = mail(
+            "From: a@example.net\r\nX-Loop: complaints@example.org\r\nSubject: x",
+            "x",
+        );
+        assert_eq!(c.classify(&looped, None).robot, Some(Robot::OurOwnMail));
+    }
+
+    #[test]
+    fn an_auto_reply_quoting_a_case_is_still_automated() {
+        let case = KnownCase {
+            reference: "CMP-2026-000001".into(),
+            found_by: "In-Reply-To".into(),
+            stage: Some("stage1".into()),
+            response_sent: true,
+        };
+        let m = mail(
+            "From: a@example.net\r\nSubject: Out of Office: CMP-2026-000001\r\nAuto-Submitted: auto-replied",
+            "away, not happy",
+        );
+        assert_eq!(classifier().classify(&m, Some(&case)).kind, Kind::Automated);
+    }
+}

@@ -1,0 +1,391 @@
+//! Computing the published figures from the record's typed events.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{AnnualReport, CaseLine, StageFigures};
+use crate::app::App;
+use crate::case::calendar::Calendar;
+use crate::case::model::{CaseKind, Event, Outcome, Stage};
+use crate::config::ReportSettings;
+use crate::report::dashboard::{Rate, percent};
+use crate::store::StoreError;
+use crate::store::figures::ReportCase;
+
+/// A span of local dates, both ends included.
+struct Period<'a> {
+    calendar: &'a Calendar,
+    from: NaiveDate,
+    to: NaiveDate,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+}
+
+impl<'a> Period<'a> {
+    fn new(calendar: &'a Calendar, from: NaiveDate, to: NaiveDate) -> Period<'a> {
+        Period {
+            calendar,
+            from,
+            to,
+            start: calendar.close_of_business(from) - chrono::Duration::hours(24),
+            end: calendar.close_of_business(to) + chrono::Duration::hours(7),
+        }
+    }
+
+    fn contains(&self, t: DateTime<Utc>) -> bool {
+        let day = self.calendar.local_date(t);
+        t > self.start && t <= self.end && day >= self.from && day <= self.to
+    }
+}
+
+/// Counts keyed by a label, turned into (label, count) most first.
+#[derive(Default)]
+struct Tally {
+    areas: BTreeMap<String, i64>,
+    themes: BTreeMap<String, i64>,
+    findings: BTreeMap<(String, String), i64>,
+    escalations: BTreeMap<String, i64>,
+}
+
+fn most_first(counts: BTreeMap<String, i64>) -> Vec<(String, i64)> {
+    let mut counts: Vec<(String, i64)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    counts
+}
+
+impl Tally {
+    fn finish(self, report: &mut AnnualReport) {
+        let total = report.stage1.received;
+        let mut areas: Vec<(String, i64, i64)> = self
+            .areas
+            .into_iter()
+            .map(|(a, n)| (a, n, percent(n, total)))
+            .collect();
+        areas.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        report.stage1_by_area = areas;
+        report.themes = most_first(self.themes);
+        report.ombudsman_findings = self
+            .findings
+            .into_iter()
+            .map(|((f, a), n)| (f, a, n))
+            .collect();
+        report.escalation_reasons = most_first(self.escalations);
+    }
+}
+
+/// Computes the report for `from..=to` (local dates), as the record stood at `now`.
+pub async fn build(
+    app: &App,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<AnnualReport, StoreError> {
+    let period = Period::new(&app.rules.calendar, from, to);
+    let cases = app.store.report_cases(now).await?;
+    let customers = customers_list(&app.rules.settings.report)?;
+    let mut report = AnnualReport::empty(from, to);
+    let mut tally = Tally::default();
+    for case in &cases {
+        count_case(&mut report, &mut tally, case, &period, customers.as_ref());
+    }
+    tally.finish(&mut report);
+    headline_measures(&mut report, &app.rules.settings.report);
+    report.trend = trend(&cases, &period);
+    Ok(report)
+}
+
+/// The landlord's list of customers' addresses, where configured.
+fn customers_list(settings: &ReportSettings) -> Result<Option<HashSet<String>>, StoreError> {
+    let Some(path) = &settings.customers_file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).map_err(|error| StoreError::File {
+        path: path.display().to_string(),
+        error,
+    })?;
+    Ok(Some(
+        text.lines()
+            .map(|l| l.trim().to_ascii_lowercase())
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect(),
+    ))
+}
+
+/// Everything one case adds to the report.
+fn count_case(
+    report: &mut AnnualReport,
+    tally: &mut Tally,
+    case: &ReportCase,
+    period: &Period<'_>,
+    customers: Option<&HashSet<String>>,
+) {
+    let received_in_period = period.contains(case.received_at);
+    let source = case_source(case, customers);
+    if let Some(line) = case_line(case, source, period) {
+        if line.kind == "complaint" && (received_in_period || line.stage2_requested) {
+            if source == "customer" {
+                report.from_customers += 1
+            } else {
+                report.from_community += 1
+            }
+        }
+        report.cases.push(line);
+    }
+    if received_in_period {
+        match case.kind {
+            CaseKind::Compliment => report.compliments += 1,
+            CaseKind::Feedback => report.feedback += 1,
+            CaseKind::ServiceRequest => report.service_requests += 1,
+            _ => {}
+        }
+    }
+    // Stage 1: a complaint received in the period.
+    if case.kind == CaseKind::Complaint && received_in_period {
+        stage_figures(&mut report.stage1, case, Stage::Stage1);
+        let area = case.service_area.as_deref().unwrap_or("(not set)");
+        *tally.areas.entry(area.to_string()).or_default() += 1;
+        for theme in &case.themes {
+            *tally.themes.entry(theme.clone()).or_default() += 1;
+        }
+    }
+    count_escalations(report, tally, case, period);
+    count_resolution(report, case, period);
+    count_period_events(report, tally, case, period);
+}
+
+/// Stage 2: a review requested in the period, and why.
+fn count_escalations(
+    report: &mut AnnualReport,
+    tally: &mut Tally,
+    case: &ReportCase,
+    period: &Period<'_>,
+) {
+    let mut requested = false;
+    for (at, event) in &case.events {
+        if let Event::Escalated { detail, .. } = event
+            && period.contains(*at)
+        {
+            requested = true;
+            let reason = detail.reason.clone().unwrap_or_else(|| {
+                "the customer asked by mail, still dissatisfied after the stage 1 response".into()
+            });
+            *tally.escalations.entry(reason).or_default() += 1;
+        }
+    }
+    if requested {
+        stage_figures(&mut report.stage2, case, Stage::Stage2);
+    }
+}
+
+/// A resolution given in the period, by the stage at which the case concluded.
+fn count_resolution(report: &mut AnnualReport, case: &ReportCase, period: &Period<'_>) {
+    let last = case.events.iter().rev().find_map(|(at, e)| match e {
+        Event::Responded {
+            stage,
+            outcome,
+            actions,
+            ..
+        } if period.contains(*at) => Some((*stage, *outcome, actions.is_empty())),
+        _ => None,
+    });
+    let Some((stage, outcome, no_actions)) = last else {
+        return;
+    };
+    report.resolutions += 1;
+    if stage == Stage::Stage2 {
+        report.concluded_stage2 += 1;
+        if outcome == Outcome::NotUpheld && no_actions {
+            report.stage2_no_further_action += 1;
+        }
+    } else {
+        report.concluded_stage1 += 1;
+    }
+}
+
+/// Refusals and Ombudsman referrals and findings recorded in the period.
+fn count_period_events(
+    report: &mut AnnualReport,
+    tally: &mut Tally,
+    case: &ReportCase,
+    period: &Period<'_>,
+) {
+    for (_, event) in case.events.iter().filter(|(at, _)| period.contains(*at)) {
+        match event {
+            Event::Refused { .. } => report.refused += 1,
+            Event::OmbudsmanReferral { .. } => report.ombudsman_referrals += 1,
+            Event::OmbudsmanFinding { finding, area, .. } => {
+                let key = (finding.as_str().to_string(), area.as_str().to_string());
+                *tally.findings.entry(key).or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// CH01 (per 1,000 homes, where the number of homes is configured) and CH02.
+fn headline_measures(report: &mut AnnualReport, settings: &ReportSettings) {
+    if let Some(homes) = settings.homes_owned.filter(|h| *h > 0) {
+        let per_1000 = |n: i64| ((n as f64) * 1000.0 / f64::from(homes) * 100.0).round() / 100.0;
+        report.ch01_stage1_per_1000_homes = Some(per_1000(report.stage1.received));
+        report.ch01_stage2_per_1000_homes = Some(per_1000(report.stage2.received));
+    }
+    let on_time = |r: Rate| percent(r.on_time, r.total);
+    report.ch02_stage1_percent = on_time(report.stage1.responded_in_time);
+    report.ch02_stage2_percent = on_time(report.stage2.responded_in_time);
+}
+
+/// Complaints received in this period and the two of the same length before it.
+fn trend(cases: &[ReportCase], period: &Period<'_>) -> Vec<(String, i64)> {
+    let days = (period.to - period.from).num_days() + 1;
+    (0..3i64)
+        .rev()
+        .map(|back| {
+            let shift = chrono::Duration::days(days * back);
+            let (f, t) = (period.from - shift, period.to - shift);
+            let n = cases
+                .iter()
+                .filter(|c| c.kind == CaseKind::Complaint)
+                .filter(|c| {
+                    let d = period.calendar.local_date(c.received_at);
+                    d >= f && d <= t
+                })
+                .count() as i64;
+            (format!("{f} to {t}"), n)
+        })
+        .collect()
+}
+
+/// Customer, or neighbour / wider community: the handler's flag first, then the customers file.
+fn case_source(case: &ReportCase, customers: Option<&HashSet<String>>) -> &'static str {
+    let flagged = case.events.iter().rev().find_map(|(_, e)| match e {
+        Event::SourceSet { source } => Some(source.as_str()),
+        _ => None,
+    });
+    if let Some(source) = flagged {
+        return source;
+    }
+    match (customers, &case.customer_address) {
+        (Some(list), Some(address)) if !list.contains(&address.to_ascii_lowercase()) => "community",
+        (Some(_), None) => "community",
+        _ => "customer",
+    }
+}
+
+/// Which of a stage's two letters.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StageLetter {
+    Acknowledgement,
+    Response,
+}
+
+/// Whether the stage's letter went on time: `None` when it has not gone and is not yet late.
+fn letter_on_time(case: &ReportCase, letter: StageLetter, stage: Stage) -> Option<bool> {
+    let sent = case.events.iter().find_map(|(_, e)| match (letter, e) {
+        // Older acknowledgements may not say; a response counts only when it says it was on time.
+        (
+            StageLetter::Acknowledgement,
+            Event::Acknowledged {
+                stage: s, on_time, ..
+            },
+        ) if *s == stage => Some(*on_time != Some(false)),
+        (
+            StageLetter::Response,
+            Event::Responded {
+                stage: s, on_time, ..
+            },
+        ) if *s == stage => Some(*on_time == Some(true)),
+        _ => None,
+    });
+    let (ack, response) = stage.deadline_kinds();
+    let deadline = match letter {
+        StageLetter::Acknowledgement => ack,
+        StageLetter::Response => response,
+    };
+    sent.or_else(|| case.overdue_deadlines.contains(&deadline).then_some(false))
+}
+
+fn extended_at(case: &ReportCase, stage: Stage) -> bool {
+    case.events
+        .iter()
+        .any(|(_, e)| matches!(e, Event::Extended { stage: s, .. } if *s == stage))
+}
+
+fn outcome_at(case: &ReportCase, stage: Stage) -> Option<Outcome> {
+    case.events.iter().find_map(|(_, e)| match e {
+        Event::Responded {
+            stage: s, outcome, ..
+        } if *s == stage => Some(*outcome),
+        _ => None,
+    })
+}
+
+fn stage_figures(figures: &mut StageFigures, case: &ReportCase, stage: Stage) {
+    figures.received += 1;
+    let count = |rate: &mut Rate, on_time: Option<bool>| {
+        if let Some(on_time) = on_time {
+            rate.total += 1;
+            rate.on_time += i64::from(on_time);
+        }
+    };
+    let acknowledged = letter_on_time(case, StageLetter::Acknowledgement, stage);
+    count(&mut figures.acknowledged_in_time, acknowledged);
+    let responded_on_time = letter_on_time(case, StageLetter::Response, stage);
+    count(&mut figures.responded_in_time, responded_on_time);
+    figures.extended.total += 1;
+    if extended_at(case, stage) {
+        figures.extended.on_time += 1;
+        if responded_on_time == Some(true) {
+            figures.answered_within_extension += 1;
+        }
+    }
+    match outcome_at(case, stage) {
+        Some(Outcome::Upheld) => figures.upheld += 1,
+        Some(Outcome::PartlyUpheld) => figures.partly_upheld += 1,
+        Some(Outcome::NotUpheld) => figures.not_upheld += 1,
+        None => {}
+    }
+}
+
+/// The case's row, when anything about it happened in the period.
+fn case_line(case: &ReportCase, source: &str, period: &Period<'_>) -> Option<CaseLine> {
+    if !period.contains(case.received_at) && !case.events.iter().any(|(at, _)| period.contains(*at))
+    {
+        return None;
+    }
+    let on_time = |letter, stage| letter_on_time(case, letter, stage);
+    let outcome = |stage| outcome_at(case, stage).map(|o| o.as_str().to_string());
+    let has = |pred: fn(&Event) -> bool| case.events.iter().any(|(_, e)| pred(e));
+    Some(CaseLine {
+        reference: case.reference.clone(),
+        kind: case.kind.as_str().to_string(),
+        received_at: case.received_at,
+        source: source.to_string(),
+        service_area: case.service_area.clone(),
+        themes: case.themes.clone(),
+        stage1_acknowledged_on_time: on_time(StageLetter::Acknowledgement, Stage::Stage1),
+        stage1_responded_on_time: on_time(StageLetter::Response, Stage::Stage1),
+        stage1_extended: extended_at(case, Stage::Stage1),
+        stage1_outcome: outcome(Stage::Stage1),
+        stage2_requested: has(|e| matches!(e, Event::Escalated { .. })),
+        stage2_acknowledged_on_time: on_time(StageLetter::Acknowledgement, Stage::Stage2),
+        stage2_responded_on_time: on_time(StageLetter::Response, Stage::Stage2),
+        stage2_extended: extended_at(case, Stage::Stage2),
+        stage2_outcome: outcome(Stage::Stage2),
+        concluded_stage: case.events.iter().rev().find_map(|(_, e)| match e {
+            Event::Responded { stage, .. } => Some(stage.as_str().to_string()),
+            _ => None,
+        }),
+        refused: has(|e| matches!(e, Event::Refused { .. })),
+        ombudsman_findings: case
+            .events
+            .iter()
+            .filter_map(|(_, e)| match e {
+                Event::OmbudsmanFinding { finding, area, .. } => {
+                    Some(format!("{} ({})", finding.as_str(), area.as_str()))
+                }
+                _ => None,
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,133 @@
+//! The figures a landlord publishes (the annual complaints performance report), computed from
+//! the record's events, not from the cases' current state, so a late answer stays late.
+//!
+//! A period is a span of local dates, both ends included. Stage 1 complaints are those received
+//! in the period; stage 2 reviews those requested in it. An acknowledgement or response counts as
+//! on time when its event says it was sent by its deadline; one still missing after its deadline
+//! counts as late.
+
+pub mod dashboard;
+pub mod figures;
+pub mod render;
+
+pub use figures::build;
+pub use render::{csv, html, markdown};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::report::dashboard::Rate;
+
+/// Per-stage figures.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct StageFigures {
+    /// Complaints (stage 1) received, or reviews (stage 2) requested, in the period.
+    pub received: i64,
+    pub acknowledged_in_time: Rate,
+    pub responded_in_time: Rate,
+    /// Cases extended at this stage, of those received.
+    pub extended: Rate,
+    /// Of the extended ones, answered by the extended date.
+    pub answered_within_extension: i64,
+    pub upheld: i64,
+    pub partly_upheld: i64,
+    pub not_upheld: i64,
+}
+
+/// The report.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnnualReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub stage1: StageFigures,
+    pub stage2: StageFigures,
+    /// Cases given a final answer in the period, by the stage at which they concluded.
+    pub resolutions: i64,
+    pub concluded_stage1: i64,
+    pub concluded_stage2: i64,
+    /// Stage 1 complaints by service area: (area, count, percent).
+    pub stage1_by_area: Vec<(String, i64, i64)>,
+    /// Stage 2 reviews whose response found nothing more to do (not upheld, no actions).
+    pub stage2_no_further_action: i64,
+    /// Why stage 2 reviews were requested: the handler's recorded reason, or that the customer
+    /// asked by mail after the stage 1 response; (reason, count), most first.
+    pub escalation_reasons: Vec<(String, i64)>,
+    pub refused: i64,
+    pub compliments: i64,
+    pub feedback: i64,
+    pub service_requests: i64,
+    /// Themes of stage 1 complaints: (theme, count), most first.
+    pub themes: Vec<(String, i64)>,
+    pub ombudsman_referrals: i64,
+    /// (finding, area, count).
+    pub ombudsman_findings: Vec<(String, String, i64)>,
+    /// Stage 1 and 2 complaints from customers, and from neighbours and the wider community.
+    pub from_customers: i64,
+    pub from_community: i64,
+    /// CH01: stage 1 and stage 2 complaints per 1,000 homes (when `report.homes_owned` is set).
+    pub ch01_stage1_per_1000_homes: Option<f64>,
+    pub ch01_stage2_per_1000_homes: Option<f64>,
+    /// CH02: percent of stage 1 and stage 2 complaints answered within the Code's timescales.
+    pub ch02_stage1_percent: i64,
+    pub ch02_stage2_percent: i64,
+    /// Stage 1 complaints received in this period and the two before it: (period, count), oldest first.
+    pub trend: Vec<(String, i64)>,
+    /// One row per case with something in the period, for the self-assessment and the Ombudsman.
+    pub cases: Vec<CaseLine>,
+}
+
+/// One case in the report.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CaseLine {
+    pub reference: String,
+    pub kind: String,
+    pub received_at: DateTime<Utc>,
+    pub source: String,
+    pub service_area: Option<String>,
+    pub themes: Vec<String>,
+    pub stage1_acknowledged_on_time: Option<bool>,
+    pub stage1_responded_on_time: Option<bool>,
+    pub stage1_extended: bool,
+    pub stage1_outcome: Option<String>,
+    pub stage2_requested: bool,
+    pub stage2_acknowledged_on_time: Option<bool>,
+    pub stage2_responded_on_time: Option<bool>,
+    pub stage2_extended: bool,
+    pub stage2_outcome: Option<String>,
+    pub concluded_stage: Option<String>,
+    pub refused: bool,
+    pub ombudsman_findings: Vec<String>,
+}
+
+impl AnnualReport {
+    /// A report for `from..=to` with nothing counted yet.
+    pub fn empty(from: NaiveDate, to: NaiveDate) -> AnnualReport {
+        AnnualReport {
+            from,
+            to,
+            stage1: StageFigures::default(),
+            stage2: StageFigures::default(),
+            resolutions: 0,
+            concluded_stage1: 0,
+            concluded_stage2: 0,
+            stage1_by_area: Vec::new(),
+            stage2_no_further_action: 0,
+            escalation_reasons: Vec::new(),
+            refused: 0,
+            compliments: 0,
+            feedback: 0,
+            service_requests: 0,
+            themes: Vec::new(),
+            ombudsman_referrals: 0,
+            ombudsman_findings: Vec::new(),
+            from_customers: 0,
+            from_community: 0,
+            ch01_stage1_per_1000_homes: None,
+            ch01_stage2_per_1000_homes: None,
+            ch02_stage1_percent: 0,
+            ch02_stage2_percent: 0,
+            trend: Vec::new(),
+            cases: Vec::new(),
+        }
+    }
+}

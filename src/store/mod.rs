@@ -1,0 +1,202 @@
+//! The database: the single source of truth for messages, cases, events, deadlines and the outbox.
+//! It owns every query: nothing outside this folder names SQL or sqlx.
+//!
+//! One interface over SQLite (the default: embedded, file created 0600, WAL) and PostgreSQL (for
+//! several instances side by side), through sqlx's `Any` driver with SQL both accept. The two
+//! places where they differ are chosen here: the schema (`migrations/sqlite`, `migrations/postgres`)
+//! and how the outbox worker claims a row (`UPDATE ... RETURNING` inside a write transaction on
+//! SQLite, `FOR UPDATE SKIP LOCKED` on PostgreSQL). Times are stored as UTC seconds.
+//!
+//! Files: [`rows`] (what comes back), then one file per table group: [`messages`], [`cases`],
+//! [`events`], [`deadlines`], [`outbox`], [`reminders`], [`figures`] (dashboard and report reads),
+//! [`senders`] (restrictions and mailbox state).
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use sqlx::AnyConnection;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Row};
+
+pub mod cases;
+pub mod deadlines;
+pub mod events;
+pub mod figures;
+pub mod messages;
+pub mod outbox;
+pub mod reminders;
+pub mod rows;
+pub mod senders;
+#[cfg(test)]
+mod tests;
+
+pub use rows::*;
+
+/// A database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot prepare the SQLite file {path}: {error}")]
+    File { path: String, error: std::io::Error },
+    #[error("no case with reference {0}")]
+    NoSuchCase(String),
+    #[error("the record holds `{value}` in {column}, which this version does not know")]
+    Unknown { column: &'static str, value: String },
+}
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A write transaction on the store: everything a change does is written through one.
+#[derive(Debug)]
+pub struct Tx(sqlx::Transaction<'static, sqlx::Any>);
+
+impl Tx {
+    /// Makes every write in the transaction permanent.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        Ok(self.0.commit().await?)
+    }
+
+    /// Undoes every write in the transaction.
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        Ok(self.0.rollback().await?)
+    }
+
+    fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.0
+    }
+}
+
+pub(crate) fn ts(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+pub(crate) fn from_ts(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://PATH` or `postgres://...`). A new SQLite file is created 0600.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        let mut url = url.to_string();
+        if backend == Backend::Sqlite {
+            let path = sqlite_path(&url);
+            if path != ":memory:" {
+                prepare_sqlite_file(Path::new(&path))?;
+            }
+            if !url.contains('?') {
+                url.push_str("?mode=rwc");
+            }
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA busy_timeout = 10000",
+                            "PRAGMA foreign_keys = ON",
+                            "PRAGMA synchronous = NORMAL",
+                        ] {
+                            sqlx::query(pragma).execute(&mut *conn).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Applies the schema migrations for this backend.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
+            Backend::Postgres => {
+                sqlx::migrate!("migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// SQLite's journal mode (`wal` expected); `None` on PostgreSQL.
+    pub async fn journal_mode(&self) -> Result<Option<String>, StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Ok(None);
+        }
+        let row = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(Some(row.try_get(0)?))
+    }
+
+    /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite, so writers queue instead of failing).
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(Tx(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        }))
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn sqlite_path(url: &str) -> String {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    rest.split('?').next().unwrap_or(rest).to_string()
+}
+
+/// Creates the SQLite file (and its folder) readable by its owner only.
+fn prepare_sqlite_file(path: &Path) -> Result<(), StoreError> {
+    let err = |error| StoreError::File {
+        path: path.display().to_string(),
+        error,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    if !path.exists() {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(err)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! The outbox: letters queued once per dedupe key, claimed by one sender at a time under a lease,
+//! and marked sent only after the server accepted them.
+
+use chrono::{DateTime, Utc};
+use sqlx::AnyConnection;
+use sqlx::Row;
+
+use super::rows::{NewLetter, OUTBOX_COLUMNS, OutboxRow, outbox_from_row};
+use super::{Backend, Store, StoreError, Tx, from_ts, ts};
+
+impl Store {
+    /// Claims one due letter for sending, leased until `lease_until` so a crashed sender's claim expires.
+    pub async fn claim_letter(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<OutboxRow>, StoreError> {
+        let lock = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        };
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1
+             WHERE id = (SELECT id FROM outbox
+                         WHERE status = 'pending' AND next_attempt_at <= $2
+                           AND (claimed_until IS NULL OR claimed_until <= $2)
+                         ORDER BY next_attempt_at, id LIMIT 1 {lock})
+             RETURNING {OUTBOX_COLUMNS}"
+        ))
+        .bind(ts(lease_until))
+        .bind(ts(now))
+        .fetch_optional(tx.conn())
+        .await?;
+        tx.commit().await?;
+        row.as_ref().map(outbox_from_row).transpose()
+    }
+
+    /// Records a failed attempt: retried at `retry_at`, or given up (`failed`) when `retry_at` is `None`.
+    pub async fn mark_letter_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let (status, next) = match retry_at {
+            Some(t) => ("pending", ts(t)),
+            None => ("failed", i64::MAX),
+        };
+        sqlx::query("UPDATE outbox SET status = $1, next_attempt_at = $2, claimed_until = NULL, last_error = $3 WHERE id = $4")
+            .bind(status)
+            .bind(next)
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// When the next pending letter is due, if any.
+    pub async fn next_letter_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row =
+            sqlx::query("SELECT MIN(next_attempt_at) AS due FROM outbox WHERE status = 'pending'")
+                .fetch_one(&self.pool)
+                .await?;
+        let due: Option<i64> = row.try_get("due")?;
+        Ok(due.map(from_ts))
+    }
+
+    /// Letters by status, for tests and `check-config`.
+    pub async fn count_letters(&self, status: &str) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE status = $1")
+            .bind(status)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// The letter of ours with this Message-ID.
+    pub async fn find_letter_by_message_id(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<OutboxRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE message_id = $1"
+        ))
+        .bind(message_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(outbox_from_row).transpose()
+    }
+
+    /// Dedupe keys of letters of `kind` queued since `since` (the scheduler's cheap "already done" check).
+    pub async fn letter_keys_since(
+        &self,
+        kind: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows =
+            sqlx::query("SELECT dedupe_key FROM outbox WHERE kind = $1 AND created_at >= $2")
+                .bind(kind)
+                .bind(ts(since))
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .iter()
+            .map(|row| row.try_get("dedupe_key"))
+            .collect::<Result<_, _>>()?)
+    }
+}
+
+impl Tx {
+    /// Queues a letter; a second letter with the same dedupe key is ignored. True when queued.
+    pub async fn queue_letter(
+        &mut self,
+        letter: &NewLetter,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO outbox (case_id, kind, dedupe_key, message_id, to_address, subject, body, in_reply_to, refs, status, attempts, next_attempt_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10)
+             ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind(letter.case_id)
+        .bind(&letter.kind)
+        .bind(&letter.dedupe_key)
+        .bind(&letter.message_id)
+        .bind(&letter.to_address)
+        .bind(&letter.subject)
+        .bind(&letter.body)
+        .bind(&letter.in_reply_to)
+        .bind(&letter.references)
+        .bind(ts(now))
+        .execute(self.conn())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Marks a letter sent (only after the server accepted it).
+    pub async fn mark_letter_sent(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL, last_error = NULL WHERE id = $2")
+            .bind(ts(now))
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Marks a sent letter undelivered (a bounce came back for it).
+    pub async fn mark_letter_undelivered(
+        &mut self,
+        id: i64,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET status = 'undelivered', last_error = $1 WHERE id = $2")
+            .bind(reason)
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+}
+
+/// Every letter on a case, in the order queued.
+pub(super) async fn letters_of(
+    conn: &mut AnyConnection,
+    case_id: i64,
+) -> Result<Vec<OutboxRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE case_id = $1 ORDER BY id"
+    ))
+    .bind(case_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(outbox_from_row).collect()
+}

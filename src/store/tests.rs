@@ -1,0 +1,620 @@
+//! The store on both databases: every case here runs on SQLite and on PostgreSQL (the server at
+//! `REDRESS_TEST_POSTGRES`, default `postgres://postgres@127.0.0.1:5432/postgres`, a fresh
+//! database per test), so every query the store owns is exercised on both.
+
+use std::os::unix::fs::PermissionsExt;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::Connection;
+
+use super::*;
+use crate::case::deadlines::{Deadline, DeadlineKind};
+use crate::case::model::{CaseKind, CaseStatus, Event, Outcome, Stage};
+use crate::store::deadlines::DeadlineEnd;
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .expect("instant")
+        .with_timezone(&Utc)
+}
+
+/// A fresh, migrated SQLite store in `dir`.
+async fn sqlite(dir: &Path) -> Store {
+    let store = Store::connect(&format!(
+        "sqlite://{}",
+        dir.join("sub/redress.db").display()
+    ))
+    .await
+    .expect("connect");
+    store.migrate().await.expect("migrate");
+    store
+}
+
+/// A fresh, empty PostgreSQL database on the test server.
+async fn postgres_unmigrated() -> Store {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let admin = std::env::var("REDRESS_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("PostgreSQL tests need a server at {admin} (set REDRESS_TEST_POSTGRES): {e}")
+        });
+    let name = format!(
+        "redress_unit_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("drop");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
+    let url = match admin.rsplit_once('/') {
+        Some((server, _)) => format!("{server}/{name}"),
+        None => panic!("REDRESS_TEST_POSTGRES must end in /DATABASE"),
+    };
+    Store::connect(&url).await.expect("connect")
+}
+
+/// A fresh, migrated PostgreSQL database on the test server.
+async fn postgres() -> Store {
+    let store = postgres_unmigrated().await;
+    store.migrate().await.expect("migrate");
+    store
+}
+
+/// Runs `$body(store)` as two tests, `sqlite` and `postgresql`, in a module named `$name`.
+macro_rules! on_both {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn sqlite() {
+                let dir = tempfile::tempdir().expect("dir");
+                super::$body(super::sqlite(dir.path()).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn postgresql() {
+                super::$body(super::postgres().await).await;
+            }
+        }
+    };
+}
+
+fn complaint(subject: &str) -> NewCase {
+    NewCase {
+        kind: CaseKind::Complaint,
+        stage: Some(Stage::Stage1),
+        customer_address: Some("a@example.test".into()),
+        customer_name: Some("A Tenant".into()),
+        subject: subject.into(),
+        received_at: at("2026-11-23T10:00:00Z"),
+        attention_reason: None,
+        service_area: Some("Repairs".into()),
+        owner: Some("repairs@example.test".into()),
+        themes: vec!["outstanding repairs".into()],
+        hazard: None,
+        representative: false,
+    }
+}
+
+/// Opens a complaint and returns its id and reference.
+async fn open(store: &Store, subject: &str) -> (i64, String) {
+    let now = at("2026-11-23T10:00:00Z");
+    let mut tx = store.begin().await.expect("tx");
+    let reference = tx.next_reference("CMP", 2026).await.expect("ref");
+    let id = tx
+        .insert_case(&reference, &complaint(subject), now)
+        .await
+        .expect("case");
+    tx.commit().await.expect("commit");
+    (id, reference)
+}
+
+fn letter(key: &str, case_id: Option<i64>) -> NewLetter {
+    NewLetter {
+        case_id,
+        kind: "receipt".into(),
+        dedupe_key: key.into(),
+        message_id: format!("redress.{key}@example.test"),
+        to_address: "a@example.test".into(),
+        subject: "s".into(),
+        body: "b".into(),
+        in_reply_to: None,
+        references: None,
+    }
+}
+
+#[tokio::test]
+async fn a_new_sqlite_file_is_private_and_in_wal_mode() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = sqlite(dir.path()).await;
+    let mode = std::fs::metadata(dir.path().join("sub/redress.db"))
+        .expect("file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(
+        store.journal_mode().await.expect("pragma").as_deref(),
+        Some("wal")
+    );
+}
+
+async fn events_are_append_only(store: Store) {
+    let (id, _) = open(&store, "x").await;
+    let mut tx = store.begin().await.expect("tx");
+    let event = Event::Note { text: "n".into() };
+    tx.insert_event(id, at("2026-11-23T10:00:00Z"), "redress", &event)
+        .await
+        .expect("event");
+    tx.commit().await.expect("commit");
+    for forgery in ["UPDATE events SET kind = 'forged'", "DELETE FROM events"] {
+        assert!(
+            sqlx::query(forgery).execute(&store.pool).await.is_err(),
+            "{forgery} refused"
+        );
+    }
+}
+on_both!(events_are_append_only_on, events_are_append_only);
+
+async fn references_are_sequential_per_year(store: Store) {
+    let mut got = Vec::new();
+    for year in [2026, 2026, 2027, 2026] {
+        let mut tx = store.begin().await.expect("tx");
+        got.push(tx.next_reference("CMP", year).await.expect("ref"));
+        tx.commit().await.expect("commit");
+    }
+    assert_eq!(
+        got,
+        [
+            "CMP-2026-000001",
+            "CMP-2026-000002",
+            "CMP-2027-000001",
+            "CMP-2026-000003"
+        ]
+    );
+}
+on_both!(
+    references_are_sequential,
+    references_are_sequential_per_year
+);
+
+/// Many workers claiming at once never get the same letter, and a letter is queued once per key.
+async fn claims_are_exclusive(store: Store) {
+    let now = at("2026-11-23T10:00:00Z");
+    let mut tx = store.begin().await.expect("tx");
+    for i in 0..50 {
+        let first = letter(&format!("k{i}"), None);
+        assert!(tx.queue_letter(&first, now).await.expect("queue"));
+        let again = NewLetter {
+            message_id: format!("redress.other{i}@example.test"),
+            ..first
+        };
+        assert!(
+            !tx.queue_letter(&again, now).await.expect("queue"),
+            "same key queued twice"
+        );
+    }
+    tx.commit().await.expect("commit");
+    let mut workers = Vec::new();
+    for _ in 0..6 {
+        let store = store.clone();
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(letter) = store
+                .claim_letter(now, now + Duration::minutes(10))
+                .await
+                .expect("claim")
+            {
+                mine.push(letter.id);
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for worker in workers {
+        all.extend(worker.await.expect("worker"));
+    }
+    all.sort_unstable();
+    let before = all.len();
+    all.dedup();
+    assert_eq!(before, 50, "every letter claimed once");
+    assert_eq!(all.len(), 50, "no letter claimed twice");
+    // A claim that expired (a crashed sender) can be taken again later.
+    let later = now + Duration::minutes(11);
+    assert!(
+        store
+            .claim_letter(later, later + Duration::minutes(10))
+            .await
+            .expect("claim")
+            .is_some()
+    );
+}
+on_both!(claims_are_exclusive_on, claims_are_exclusive);
+
+/// A case reads back whole: typed row, deadlines, events, messages with attachments, letters.
+async fn a_case_reads_back_whole(store: Store) {
+    let now = at("2026-11-23T10:00:00Z");
+    let (id, reference) = open(&store, "Broken boiler").await;
+    let mut tx = store.begin().await.expect("tx");
+    let raw = b"Message-ID: <m1@example.test>\r\nSubject: Broken boiler\r\n\r\nHelp.\r\n";
+    let message = NewMessage {
+        raw,
+        sha256: "h1",
+        message_id: "m1@example.test",
+        mailbox: Some("INBOX"),
+        uidvalidity: Some(7),
+        uid: Some(3),
+        received_at: now,
+        from_address: Some("a@example.test"),
+        subject: "Broken boiler",
+        classification: "complaint",
+        reasons: "[]",
+    };
+    let row = tx.insert_message(&message, now).await.expect("message");
+    let row = row.expect("new message");
+    assert_eq!(tx.insert_message(&message, now).await.expect("again"), None);
+    tx.insert_attachment(row, Some("photo.jpg"), "image/jpeg", b"jpeg")
+        .await
+        .expect("attachment");
+    tx.link_message(row, id).await.expect("link");
+    let due = at("2026-11-30T17:00:00Z");
+    let deadline = Deadline {
+        kind: DeadlineKind::Stage1Acknowledgement,
+        due_at: due,
+        rule: "Code 6.2".into(),
+    };
+    tx.insert_deadline(id, &deadline, now)
+        .await
+        .expect("deadline");
+    tx.queue_letter(&letter("receipt:1", Some(id)), now)
+        .await
+        .expect("letter");
+    let event = Event::Responded {
+        stage: Stage::Stage1,
+        outcome: Outcome::Upheld,
+        reasons: "r".into(),
+        remedy: "none".into(),
+        actions: Vec::new(),
+        due_at: Some(due),
+        on_time: Some(true),
+    };
+    tx.insert_event(id, now, "handler", &event)
+        .await
+        .expect("event");
+    tx.commit().await.expect("commit");
+
+    let detail = store.case_detail(&reference).await.expect("detail");
+    assert_eq!(detail.case.kind, CaseKind::Complaint);
+    assert_eq!(detail.case.stage, Some(Stage::Stage1));
+    assert_eq!(detail.case.status, CaseStatus::Open);
+    assert_eq!(detail.case.themes, ["outstanding repairs"]);
+    assert_eq!(
+        detail.deadlines[0].kind,
+        DeadlineKind::Stage1Acknowledgement
+    );
+    assert_eq!(detail.messages[0].size, raw.len() as i64);
+    assert_eq!(detail.messages[0].attachments[0].size, 4);
+    assert_eq!(detail.letters.len(), 1);
+    assert_eq!(detail.events[0].event(), Some(event));
+    assert_eq!(
+        store
+            .find_message("m1@example.test", "h1")
+            .await
+            .expect("find"),
+        Some((row, Some(id)))
+    );
+    let state = store.case_state(id).await.expect("state");
+    assert_eq!(state.first_message_id.as_deref(), Some("m1@example.test"));
+    let by_id = store
+        .find_case_by_message_ids(&["other@x", "m1@example.test"])
+        .await
+        .expect("by id");
+    assert_eq!(by_id.map(|c| c.reference), Some(reference));
+    assert_eq!(
+        store.raw_message(row).await.expect("raw").as_deref(),
+        Some(&raw[..])
+    );
+}
+on_both!(a_case_reads_back_whole_on, a_case_reads_back_whole);
+
+/// Changes to a case and its deadlines, and the reads the scheduler and dashboard make.
+async fn case_changes_and_scheduler_reads(store: Store) {
+    let now = at("2026-11-23T10:00:00Z");
+    let (id, _) = open(&store, "Damp").await;
+    let (closed, _) = open(&store, "Fence").await;
+    let mut tx = store.begin().await.expect("tx");
+    for (case, kind, hours) in [
+        (id, DeadlineKind::Stage1Acknowledgement, 1),
+        (id, DeadlineKind::Stage1Response, 100),
+        (closed, DeadlineKind::Stage1Response, 2),
+        (closed, DeadlineKind::OutstandingAction, 3),
+    ] {
+        let deadline = Deadline {
+            kind,
+            due_at: now + Duration::hours(hours),
+            rule: "r".into(),
+        };
+        tx.insert_deadline(case, &deadline, now)
+            .await
+            .expect("deadline");
+    }
+    tx.set_status(closed, CaseStatus::Closed)
+        .await
+        .expect("status");
+    tx.close_case_deadlines(closed, now).await.expect("close");
+    tx.set_stage(id, Stage::Stage2).await.expect("stage");
+    tx.set_owner(id, "manager@example.test")
+        .await
+        .expect("owner");
+    tx.flag_case(id, "look at it", now).await.expect("flag");
+    tx.commit().await.expect("commit");
+
+    let due = store
+        .open_deadlines_due_by(now + Duration::hours(10))
+        .await
+        .expect("due");
+    let kinds: Vec<_> = due.iter().map(|d| (d.case_id, d.kind)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (id, DeadlineKind::Stage1Acknowledgement),
+            (closed, DeadlineKind::OutstandingAction)
+        ],
+        "a closed case keeps only its promised actions"
+    );
+    assert_eq!(due[0].stage, Some(Stage::Stage2));
+    assert_eq!(due[0].owner.as_deref(), Some("manager@example.test"));
+
+    let mut tx = store.begin().await.expect("tx");
+    assert!(
+        tx.claim_reminder(&due[0], "before", now.date_naive(), now)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !tx.claim_reminder(&due[0], "before", now.date_naive(), now)
+            .await
+            .expect("claim")
+    );
+    assert_eq!(
+        tx.close_deadline(
+            id,
+            DeadlineKind::Stage1Acknowledgement,
+            DeadlineEnd::Met,
+            now
+        )
+        .await
+        .expect("met"),
+        1
+    );
+    let action = due[1].id;
+    assert_eq!(
+        tx.complete_action(closed, action, now)
+            .await
+            .expect("done")
+            .as_deref(),
+        Some("r")
+    );
+    assert_eq!(
+        tx.complete_action(closed, action, now)
+            .await
+            .expect("again"),
+        None
+    );
+    let next = tx
+        .next_open_deadline(id)
+        .await
+        .expect("next")
+        .expect("one open");
+    assert_eq!(next.kind, DeadlineKind::Stage1Response);
+    tx.commit().await.expect("commit");
+    assert_eq!(store.reminders_sent(0).await.expect("sent").len(), 1);
+    assert_eq!(
+        store.open_case_owners().await.expect("owners"),
+        ["manager@example.test"]
+    );
+    let digest = store.digest_rows().await.expect("digest");
+    assert_eq!(digest.len(), 1);
+    let open_cases = store.open_cases().await.expect("open");
+    assert_eq!(open_cases.len(), 1);
+    assert_eq!(open_cases[0].stage, Some(Stage::Stage2));
+    let case = store.case_state(id).await.expect("state").case;
+    assert!(case.needs_attention);
+    assert_eq!(case.attention_reason.as_deref(), Some("look at it"));
+    assert_eq!(
+        store
+            .missed_deadlines(DeadlineKind::Stage1Response, now, now + Duration::days(10))
+            .await
+            .expect("missed"),
+        1
+    );
+}
+on_both!(
+    case_changes_and_scheduler_reads_on,
+    case_changes_and_scheduler_reads
+);
+
+/// The outbox: sent, failed, undelivered, and what the report and dashboard read of events.
+async fn letters_and_figures(store: Store) {
+    let now = at("2026-11-23T10:00:00Z");
+    let (id, _) = open(&store, "Noise").await;
+    let mut tx = store.begin().await.expect("tx");
+    tx.queue_letter(&letter("a", Some(id)), now)
+        .await
+        .expect("a");
+    tx.queue_letter(&letter("b", Some(id)), now)
+        .await
+        .expect("b");
+    tx.queue_letter(&letter("digest:x", None), now)
+        .await
+        .expect("c");
+    let event = Event::Acknowledged {
+        stage: Stage::Stage1,
+        understanding: None,
+        outcome_sought: None,
+        due_at: None,
+        on_time: Some(false),
+        deadline_met: None,
+        automatic: false,
+    };
+    tx.insert_event(id, now, "h", &event).await.expect("event");
+    tx.commit().await.expect("commit");
+    assert_eq!(store.next_letter_due().await.expect("due"), Some(now));
+    let first = store
+        .claim_letter(now, now + Duration::minutes(10))
+        .await
+        .expect("claim")
+        .expect("letter");
+    let mut tx = store.begin().await.expect("tx");
+    tx.mark_letter_sent(first.id, now).await.expect("sent");
+    tx.insert_sent_message(&first, b"raw", now)
+        .await
+        .expect("copy");
+    tx.mark_letter_undelivered(first.id, "bounced")
+        .await
+        .expect("undelivered");
+    tx.commit().await.expect("commit");
+    let second = store
+        .claim_letter(now, now + Duration::minutes(10))
+        .await
+        .expect("claim")
+        .expect("letter");
+    store
+        .mark_letter_failed(second.id, "refused", None)
+        .await
+        .expect("failed");
+    assert_eq!(store.count_letters("undelivered").await.expect("n"), 1);
+    assert_eq!(store.count_letters("failed").await.expect("n"), 1);
+    assert_eq!(store.count_letters("pending").await.expect("n"), 1);
+    let found = store
+        .find_letter_by_message_id(&first.message_id)
+        .await
+        .expect("find");
+    assert_eq!(found.map(|l| l.status), Some("undelivered".to_string()));
+    assert_eq!(
+        store
+            .letter_keys_since("receipt", now)
+            .await
+            .expect("keys")
+            .len(),
+        3
+    );
+    let events = store
+        .stage_events_since("acknowledged", Stage::Stage1, now)
+        .await
+        .expect("events");
+    assert_eq!(events, [event]);
+    let report = store
+        .report_cases(now + Duration::days(1))
+        .await
+        .expect("report");
+    assert_eq!(report.len(), 1);
+    assert_eq!(report[0].events.len(), 1);
+}
+on_both!(letters_and_figures_on, letters_and_figures);
+
+/// Restrictions and the mailbox's read position.
+async fn senders_and_mailbox_state(store: Store) {
+    let now = at("2026-11-23T10:00:00Z");
+    let day = now.date_naive();
+    store
+        .add_restriction(
+            "Angry@Example.test",
+            day,
+            "spoc@example.test",
+            "r",
+            "h",
+            now,
+        )
+        .await
+        .expect("restrict");
+    assert_eq!(
+        store
+            .restriction_for("angry@example.TEST", day)
+            .await
+            .expect("r")
+            .as_deref(),
+        Some("spoc@example.test")
+    );
+    assert_eq!(
+        store
+            .restriction_for("angry@example.test", day.succ_opt().expect("day"))
+            .await
+            .expect("r"),
+        None
+    );
+    assert_eq!(store.mailbox_state("INBOX").await.expect("state"), None);
+    store.set_mailbox_state("INBOX", 9, 41).await.expect("set");
+    store.set_mailbox_state("INBOX", 9, 42).await.expect("set");
+    assert_eq!(
+        store.mailbox_state("INBOX").await.expect("state"),
+        Some((9, 42))
+    );
+}
+on_both!(senders_and_mailbox_state_on, senders_and_mailbox_state);
+
+/// A database from before typed events (migrations 1–4) gets the stage column filled from the
+/// JSON when migration 5 runs.
+async fn older_events_get_their_stage(store: Store) {
+    let mut before = match store.backend {
+        Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+        Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+    };
+    before.migrations = before.migrations[..4].to_vec().into();
+    before.run(&store.pool).await.expect("migrations 1-4");
+    sqlx::query("INSERT INTO cases (reference, kind, stage, status, subject, received_at, created_at) VALUES ('CMP-2025-000001', 'complaint', 'stage2', 'open', 's', 0, 0)")
+        .execute(&store.pool)
+        .await
+        .expect("old case");
+    for (kind, detail) in [
+        ("acknowledged", r#"{"stage":"stage2","on_time":true}"#),
+        (
+            "escalated",
+            r#"{"from_stage":"stage1","to_stage":"stage2","requested_at":"2025-01-01T00:00:00Z","detail":{}}"#,
+        ),
+        ("note", r#"{"text":"no stage"}"#),
+    ] {
+        sqlx::query(
+            "INSERT INTO events (case_id, at, kind, actor, detail) VALUES (1, 0, $1, 'h', $2)",
+        )
+        .bind(kind)
+        .bind(detail)
+        .execute(&store.pool)
+        .await
+        .expect("old event");
+    }
+    store.migrate().await.expect("migration 5");
+    let since = DateTime::from_timestamp(0, 0).expect("epoch");
+    for kind in ["acknowledged", "escalated"] {
+        let events = store
+            .stage_events_since(kind, Stage::Stage2, since)
+            .await
+            .expect("read");
+        assert_eq!(events.len(), 1, "{kind} read by its stage");
+    }
+    let mut tx = store.begin().await.expect("tx");
+    let state = tx.case_state(1).await.expect("state");
+    assert_eq!(state.events.len(), 3, "old rows read back as typed events");
+}
+
+mod older_events_get_their_stage_on {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sqlite() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("old.db").display());
+        let store = super::Store::connect(&url).await.expect("connect");
+        super::older_events_get_their_stage(store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn postgresql() {
+        let store = super::postgres_unmigrated().await;
+        super::older_events_get_their_stage(store).await;
+    }
+}

@@ -1,0 +1,254 @@
+//! The command line as operations and handlers use it.
+
+use crate::support::*;
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn calendar_add_prints_the_date_and_the_days_skipped() {
+    let env = TestEnv::new();
+    let out = env.redress(&["calendar", "add", "2026-12-24", "3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("3 working days after Thu 2026-12-24 is Thu 2026-12-31"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Fri 2026-12-25  bank holiday: Christmas Day"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Mon 2026-12-28  bank holiday: Boxing Day"),
+        "{text}"
+    );
+    assert!(text.contains("Sat 2026-12-26  weekend"), "{text}");
+}
+
+#[test]
+fn calendar_between_counts_working_days() {
+    let env = TestEnv::new();
+    let out = env.redress(&["calendar", "between", "2026-04-02", "2026-04-09"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("3 working days after Thu 2026-04-02"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Good Friday") && text.contains("Easter Monday"),
+        "{text}"
+    );
+}
+
+#[test]
+fn closures_from_config_are_skipped() {
+    let env = TestEnv::with(Db::Sqlite, "");
+    let config = std::fs::read_to_string(&env.config_path).expect("config");
+    let config = config.replace(
+        "[calendar]\n",
+        "[calendar]\nclosures = [{ from = \"2026-12-29\", to = \"2026-12-31\", title = \"Christmas shutdown\" }]\n",
+    );
+    std::fs::write(&env.config_path, config).expect("write");
+    let out = env.redress(&["calendar", "add", "2026-12-24", "1"]);
+    let text = stdout(&out);
+    assert!(text.contains("is Mon 2027-01-04"), "{text}");
+    assert!(text.contains("closure: Christmas shutdown"), "{text}");
+}
+
+#[test]
+fn a_bad_config_names_the_key_and_the_fix() {
+    let env = TestEnv::new();
+    let config = std::fs::read_to_string(&env.config_path).expect("config");
+    std::fs::write(
+        &env.config_path,
+        config.replace("poll_interval = \"1s\"", "poll_interval = \"often\""),
+    )
+    .expect("write");
+    let out = env.redress(&["check-config"]);
+    assert!(!out.status.success());
+    let text = stderr(&out);
+    assert!(text.contains("mailbox.poll_interval"), "{text}");
+    assert!(text.contains("60s"), "{text}");
+
+    std::fs::write(&env.config_path, "[mailbox]\nhost = \"127.0.0.1\"\n").expect("write");
+    let out = env.redress(&["run", "--once"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("mailbox.password"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_bad_holidays_file_or_template_is_refused_at_start() {
+    let env = TestEnv::new();
+    let config = std::fs::read_to_string(&env.config_path).expect("config");
+    let templates = env.dir.path().join("templates");
+    std::fs::create_dir(&templates).expect("dir");
+    for entry in std::fs::read_dir(repo().join("config/templates")).expect("shipped templates") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), templates.join(entry.file_name())).expect("copy");
+    }
+    std::fs::write(
+        templates.join("receipt.txt"),
+        "Subject: We got it\n\nThanks, {{ reference }}. Reply by {{ respond_by }}.\n",
+    )
+    .expect("write");
+    let with_template = config.replace(
+        &path_str(&repo().join("config/templates")),
+        &path_str(&templates),
+    );
+    std::fs::write(&env.config_path, &with_template).expect("write");
+    let out = env.redress(&["check-config"]);
+    assert!(!out.status.success());
+    let text = stderr(&out);
+    assert!(
+        text.contains("template receipt") && text.contains("subject"),
+        "{text}"
+    );
+
+    std::fs::write(
+        &env.config_path,
+        config.replace("[calendar]\n", "[calendar]\ndivision = \"wales\"\n"),
+    )
+    .expect("write");
+    let out = env.redress(&["check-config"]);
+    assert!(
+        stderr(&out).contains("calendar.division"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn check_config_reports_each_connection() {
+    let env = TestEnv::new();
+    let out = env.redress(&["check-config"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    for line in [
+        "config: ok",
+        "bank holidays: ok",
+        "imap: ok",
+        "smtp: ok",
+        "database: ok",
+    ] {
+        assert!(text.contains(line), "{line} missing in:\n{text}");
+    }
+    // Near the end of the holidays file's coverage, operations are warned.
+    let out = env.redress(&["--now", "2028-06-01T09:00:00Z", "check-config"]);
+    assert!(
+        stdout(&out).contains("bank holidays: WARNING"),
+        "{}",
+        stdout(&out)
+    );
+
+    let config = std::fs::read_to_string(&env.config_path).expect("config");
+    let closed = config.replacen(&format!("port = {}", env.stack.imap_port), "port = 1", 1);
+    std::fs::write(&env.config_path, closed).expect("write");
+    let out = env.redress(&["check-config"]);
+    assert!(!out.status.success());
+    assert!(stdout(&out).contains("imap: FAILED"), "{}", stdout(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cases_list_and_show_print_the_record() {
+    let env = TestEnv::new();
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("cli-{}", env.customer),
+            "Leaking roof",
+            "Water through the ceiling.",
+        ),
+        None,
+    )
+    .await;
+    let out = env.redress(&["--now", "2026-11-23T10:00:00Z", "run", "--once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout(&out).trim()).expect("json summary");
+    assert_eq!(summary["new_cases"], 1);
+    assert_eq!(summary["letters_sent"], 1);
+
+    let out = env.redress(&["cases", "list", "--json"]);
+    let cases: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let reference = cases[0]["reference"]
+        .as_str()
+        .expect("reference")
+        .to_string();
+    assert_eq!(cases[0]["kind"], "complaint");
+
+    let out = env.redress(&["cases", "show", &reference, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let detail: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(detail["reference"], reference.as_str());
+    assert_eq!(detail["letters"][0]["status"], "sent");
+    assert_eq!(detail["deadlines"].as_array().map(Vec::len), Some(2));
+
+    let out = env.redress(&["cases", "show", &reference.to_lowercase()]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("stage1_acknowledgement") && text.contains("Code §6.2"),
+        "{text}"
+    );
+    assert!(text.contains("letter_sent"), "{text}");
+
+    let out = env.redress(&["cases", "show", "CMP-1999-000001"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no case with reference CMP-1999-000001"));
+}
+
+#[test]
+fn classify_explains_its_decision_without_a_database() {
+    let env = TestEnv::new();
+    let file = env.dir.path().join("ooo.eml");
+    std::fs::write(&file, "From: a@example.net\r\nSubject: Out of Office\r\nAuto-Submitted: auto-replied\r\n\r\naway\r\n").expect("write");
+    let out = env.redress(&["classify", &path_str(&file)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let decision: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(decision["kind"], "automated");
+    assert!(
+        decision["reasons"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("Auto-Submitted")
+    );
+    assert!(
+        !env.dir.path().join("redress.db").exists(),
+        "no database touched"
+    );
+}
+
+/// The shipped systemd unit is valid and hardened ("OK" in systemd's own exposure score).
+#[test]
+fn the_systemd_unit_is_hardened() {
+    let unit = repo().join("systemd/redress.service");
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["security", "--offline=true"])
+        .arg(&unit)
+        .output()
+        .expect("systemd-analyze (Debian's systemd package)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let score: f64 = text
+        .lines()
+        .find_map(|l| l.split("exposure level for redress.service: ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no exposure score in:\n{text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    assert!(score < 2.0, "exposure {score}:\n{text}");
+}

@@ -1,0 +1,14 @@
+//! redress's end-to-end tests: one binary, so one run starts one real mail stack (Dovecot and
+//! Postfix on loopback ports, see `support`) shared by every test, each with its own mailboxes
+//! and database.
+
+mod support;
+
+mod classification;
+mod cli;
+mod corpus;
+mod intake;
+mod outbox;
+mod reminders;
+mod report;
+mod workflow;

@@ -1,0 +1,423 @@
+//! The published figures, from a record with known answers built through the CLI as handlers
+//! would: on-time and late acknowledgements, an extension, both stages, a refusal, a compliment,
+//! and an Ombudsman determination.
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_report_counts_what_happened_not_what_is_now() {
+    let customers_file = tempfile::NamedTempFile::new().expect("customers file");
+    let (addr_a, addr_b) = (unique_address("a"), unique_address("b"));
+    std::fs::write(
+        customers_file.path(),
+        format!("# tenants\n{addr_a}\n{}\n", addr_b.to_uppercase()),
+    )
+    .expect("write");
+    let env = TestEnv::with(
+        Db::Sqlite,
+        &format!(
+            "[report]\nhomes_owned = 1000\ncustomers_file = \"{}\"\n",
+            path_str(customers_file.path())
+        ),
+    );
+    let received = Some(at("2026-11-16T10:00:00Z")); // Monday: acknowledgements due 23 November.
+    let mails = [
+        (
+            "a",
+            "Boiler repair",
+            "The boiler repair was never done and the engineer never came back.",
+        ),
+        (
+            "b",
+            "Noise",
+            "The anti-social noise from my neighbour is unacceptable and nobody called back.",
+        ),
+        (
+            "c",
+            "Rent account",
+            "My rent account is wrong, I have been overcharged and I am unhappy.",
+        ),
+        ("d", "Thank you", "Thank you to the caretaker, great job."),
+        (
+            "e",
+            "Windows",
+            "The windows have been leaking for months and the repair is still not done.",
+        ),
+    ];
+    for (tag, subject, body) in mails {
+        let from = match tag {
+            "a" => addr_a.clone(),
+            "b" => addr_b.clone(),
+            _ => unique_address(tag),
+        };
+        env.append(
+            &complaint(
+                &from,
+                &env.complaints,
+                &format!("rep-{tag}-{from}"),
+                subject,
+                body,
+            ),
+            received,
+        )
+        .await;
+    }
+    ok(&env.redress(&["--now", "2026-11-16T10:05:00Z", "run", "--once"]));
+    let reference = |subject: &str| env.reference_by_subject(subject);
+    let (a, b, c, e) = (
+        reference("Boiler repair"),
+        reference("Noise"),
+        reference("Rent account"),
+        reference("Windows"),
+    );
+    let act = |now: &str, args: &[&str]| {
+        let mut all = vec!["--now", now, "case"];
+        all.extend_from_slice(args);
+        ok(&env.redress(&all));
+    };
+    // A: acknowledged on time, answered on time, upheld.
+    act(
+        "2026-11-17T10:00:00Z",
+        &["acknowledge", &a, "--understanding", "u", "--outcome", "o"],
+    );
+    act(
+        "2026-11-24T10:00:00Z",
+        &[
+            "respond",
+            &a,
+            "--outcome",
+            "upheld",
+            "--reasons",
+            "r",
+            "--remedy",
+            "£50",
+            "--no-outstanding-actions",
+        ],
+    );
+    // B: acknowledged late, extended, answered within the extension, escalated, stage 2 not upheld.
+    act(
+        "2026-11-24T10:00:00Z",
+        &["acknowledge", &b, "--understanding", "u", "--outcome", "o"],
+    );
+    act(
+        "2026-12-01T10:00:00Z",
+        &["extend", &b, "--days", "5", "--reason", "survey"],
+    );
+    act(
+        "2026-12-10T10:00:00Z",
+        &[
+            "respond",
+            &b,
+            "--outcome",
+            "partly-upheld",
+            "--reasons",
+            "r",
+            "--remedy",
+            "apology",
+            "--no-outstanding-actions",
+        ],
+    );
+    act(
+        "2026-12-11T10:00:00Z",
+        &["escalate", &b, "--reason", "phoned: unhappy"],
+    );
+    act(
+        "2026-12-14T10:00:00Z",
+        &["acknowledge", &b, "--understanding", "u", "--outcome", "o"],
+    );
+    act(
+        "2026-12-21T10:00:00Z",
+        &[
+            "respond",
+            &b,
+            "--outcome",
+            "not-upheld",
+            "--reasons",
+            "r",
+            "--remedy",
+            "none",
+            "--no-outstanding-actions",
+        ],
+    );
+    act(
+        "2027-02-01T10:00:00Z",
+        &[
+            "ombudsman",
+            &b,
+            "--finding",
+            "maladministration",
+            "--area",
+            "complaint-handling",
+        ],
+    );
+    // E: acknowledged on time, answered late (due 2 December), not upheld.
+    act(
+        "2026-11-18T10:00:00Z",
+        &["acknowledge", &e, "--understanding", "u", "--outcome", "o"],
+    );
+    act(
+        "2026-12-04T10:00:00Z",
+        &[
+            "respond",
+            &e,
+            "--outcome",
+            "not-upheld",
+            "--reasons",
+            "r",
+            "--remedy",
+            "none",
+            "--no-outstanding-actions",
+        ],
+    );
+    // C: refused.
+    act(
+        "2026-11-17T10:00:00Z",
+        &["refuse", &c, "--reason", "already investigated"],
+    );
+
+    let json: serde_json::Value = serde_json::from_str(&ok(&env.redress(&[
+        "--now",
+        "2027-04-01T09:00:00Z",
+        "report",
+        "--from",
+        "2026-04-01",
+        "--to",
+        "2027-03-31",
+        "--format",
+        "json",
+    ])))
+    .expect("json");
+    let rate = |on_time: i64, total: i64| serde_json::json!({ "on_time": on_time, "total": total });
+    assert_eq!(json["stage1"]["received"], 4);
+    assert_eq!(
+        json["stage1"]["acknowledged_in_time"],
+        rate(2, 3),
+        "A and E on time, B late, C refused before"
+    );
+    assert_eq!(
+        json["stage1"]["responded_in_time"],
+        rate(2, 3),
+        "A and B (within its extension) on time, E late"
+    );
+    assert_eq!(json["stage1"]["extended"], rate(1, 4));
+    assert_eq!(json["stage1"]["answered_within_extension"], 1);
+    assert_eq!(
+        (
+            json["stage1"]["upheld"].as_i64(),
+            json["stage1"]["partly_upheld"].as_i64(),
+            json["stage1"]["not_upheld"].as_i64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+    assert_eq!(json["stage2"]["received"], 1);
+    assert_eq!(json["stage2"]["acknowledged_in_time"], rate(1, 1));
+    assert_eq!(json["stage2"]["responded_in_time"], rate(1, 1));
+    assert_eq!(json["stage2"]["not_upheld"], 1);
+    assert_eq!(
+        (
+            json["resolutions"].as_i64(),
+            json["concluded_stage1"].as_i64(),
+            json["concluded_stage2"].as_i64()
+        ),
+        (Some(3), Some(2), Some(1))
+    );
+    assert_eq!(json["stage2_no_further_action"], 1);
+    assert_eq!(
+        json["escalation_reasons"],
+        serde_json::json!([["phoned: unhappy", 1]])
+    );
+    assert_eq!(
+        (json["refused"].as_i64(), json["compliments"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        json["ombudsman_findings"],
+        serde_json::json!([["maladministration", "complaint_handling", 1]])
+    );
+    let areas: Vec<(String, i64)> = json["stage1_by_area"]
+        .as_array()
+        .expect("areas")
+        .iter()
+        .map(|a| {
+            (
+                a[0].as_str().unwrap_or_default().to_string(),
+                a[1].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(areas[0], ("Repairs".to_string(), 2), "{areas:?}");
+    assert_eq!(
+        json["stage1_by_area"][0][2], 50,
+        "percent of stage 1 complaints"
+    );
+    assert!(areas.contains(&("Communities".to_string(), 1)), "{areas:?}");
+    assert_eq!(areas.len(), 3, "{areas:?}");
+    assert_eq!(
+        json["themes"][0],
+        serde_json::json!(["outstanding repairs", 2]),
+        "{}",
+        json["themes"]
+    );
+
+    // Markdown reads like the published report's tables; a period with nothing in it is all zeros.
+    let md_path = env.dir.path().join("report.md");
+    ok(&env.redress(&[
+        "report",
+        "--from",
+        "2026-04-01",
+        "--to",
+        "2027-03-31",
+        "--out",
+        &path_str(&md_path),
+    ]));
+    let md = std::fs::read_to_string(&md_path).expect("report written");
+    assert!(
+        md.contains("| Acknowledged within time | 2/3 (67%) | 1/1 (100%) |"),
+        "{md}"
+    );
+    assert!(md.contains("Out of 4 stage 1 complaints"), "{md}");
+    assert!(
+        md.contains("| phoned: unhappy | 1 |"),
+        "the escalation's reason: {md}"
+    );
+    assert!(
+        md.contains("| maladministration | complaint handling | 1 |"),
+        "{md}"
+    );
+    let empty: serde_json::Value = serde_json::from_str(&ok(&env.redress(&[
+        "report",
+        "--from",
+        "2025-04-01",
+        "--to",
+        "2026-03-31",
+        "--format",
+        "json",
+    ])))
+    .expect("json");
+    assert_eq!(empty["stage1"]["received"], 0);
+    let backwards = env.redress(&["report", "--from", "2027-01-01", "--to", "2026-01-01"]);
+    assert!(!backwards.status.success());
+
+    // Sources, the Regulator's measures and the trend.
+    assert_eq!(
+        (
+            json["from_customers"].as_i64(),
+            json["from_community"].as_i64()
+        ),
+        (Some(2), Some(2)),
+        "C and E are not on the customers list"
+    );
+    assert_eq!(json["ch01_stage1_per_1000_homes"], 4.0);
+    assert_eq!(json["ch01_stage2_per_1000_homes"], 1.0);
+    assert_eq!(
+        (
+            json["ch02_stage1_percent"].as_i64(),
+            json["ch02_stage2_percent"].as_i64()
+        ),
+        (Some(67), Some(100))
+    );
+    let trend: Vec<i64> = json["trend"]
+        .as_array()
+        .expect("trend")
+        .iter()
+        .filter_map(|t| t[1].as_i64())
+        .collect();
+    assert_eq!(trend, [0, 0, 4]);
+    ok(&env.redress(&["case", "source", &c, "customer"]));
+    let json: serde_json::Value = serde_json::from_str(&ok(&env.redress(&[
+        "report",
+        "--from",
+        "2026-04-01",
+        "--to",
+        "2027-03-31",
+        "--format",
+        "json",
+    ])))
+    .expect("json");
+    assert_eq!(
+        json["from_customers"], 3,
+        "the handler's flag wins over the list"
+    );
+
+    // One row per case in CSV.
+    let csv = ok(&env.redress(&[
+        "report",
+        "--from",
+        "2026-04-01",
+        "--to",
+        "2027-03-31",
+        "--format",
+        "csv",
+    ]));
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 6, "header and five cases:\n{csv}");
+    assert!(rows[0].starts_with("reference,kind,received_at,source"));
+    let b_row = rows.iter().find(|r| r.starts_with(&b)).expect("B's row");
+    assert!(b_row.contains(",no,yes,yes,partly_upheld,yes,yes,yes,no,not_upheld,stage2,no,maladministration (complaint_handling)"), "{b_row}");
+
+    // The HTML report opens offline in a browser with its tables and charts.
+    let html_path = env.dir.path().join("report.html");
+    ok(&env.redress(&[
+        "report",
+        "--from",
+        "2026-04-01",
+        "--to",
+        "2027-03-31",
+        "--format",
+        "html",
+        "--out",
+        &path_str(&html_path),
+    ]));
+    let html = std::fs::read_to_string(&html_path).expect("html");
+    assert_eq!(
+        html.matches("<svg").count(),
+        4,
+        "stage concluded, themes, service areas, trend"
+    );
+    let profile = tempfile::tempdir().expect("profile");
+    let shot = env.dir.path().join("report.png");
+    let chromium = |extra: &[&str]| {
+        std::process::Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
+            .arg(format!("file://{}", html_path.display()))
+            .output()
+            .expect("chromium runs (tests/run.sh installs it)")
+    };
+    let dom = chromium(&["--dump-dom"]);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("<table>")
+            && dom.contains("<rect")
+            && dom.contains("Acknowledged within time"),
+        "rendered DOM:\n{dom}"
+    );
+    let out = chromium(&[
+        &format!("--screenshot={}", shot.display()),
+        "--window-size=1000,2400",
+    ]);
+    let png = std::fs::read(&shot).unwrap_or_else(|e| {
+        panic!(
+            "no screenshot ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "a real page, not a blank one ({} bytes)",
+        png.len()
+    );
+    let kept = std::env::temp_dir().join("redress-report-screenshot.png");
+    std::fs::copy(&shot, &kept).expect("keep screenshot");
+    println!("report screenshot: {}", kept.display());
+}

@@ -1,0 +1,460 @@
+//! Handler actions through the CLI on the real mail stack: the acknowledgement recomputes the
+//! response deadline, an extension moves it (once, within the maximum) and tells the customer why.
+
+use crate::support::*;
+use redress::intake::mail::parse;
+
+fn deadlines(env: &TestEnv, reference: &str) -> Vec<(String, String, String)> {
+    let detail: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "show", reference, "--json"])))
+            .expect("json");
+    detail["deadlines"]
+        .as_array()
+        .expect("deadlines")
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap_or_default().to_string(),
+                d["due_at"].as_str().unwrap_or_default().to_string(),
+                d["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn acknowledging_and_extending_move_the_response_deadline() {
+    let env = TestEnv::new();
+    // Friday 20 November 2026, 09:00: acknowledgement due Friday 27 November, response
+    // provisionally 10 working days after that, Friday 11 December.
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("wf-{}", env.customer),
+            "Kitchen repair",
+            "The kitchen repair was left unfinished again.",
+        ),
+        Some(at("2026-11-20T09:00:00Z")),
+    )
+    .await;
+    ok(&env.redress(&["--now", "2026-11-20T09:05:00Z", "run", "--once"]));
+    let reference = env.newest_reference();
+    assert_eq!(
+        deadlines(&env, &reference),
+        vec![
+            (
+                "stage1_acknowledgement".into(),
+                "2026-11-27T17:00:00Z".into(),
+                "open".into()
+            ),
+            (
+                "stage1_response".into(),
+                "2026-12-11T17:00:00Z".into(),
+                "open".into()
+            ),
+        ]
+    );
+
+    // Acknowledged on Tuesday 24 November at 11:00: the response is due 10 working days later, 8 December.
+    let out = ok(&env.redress(&[
+        "--now",
+        "2026-11-24T11:00:00Z",
+        "case",
+        "acknowledge",
+        &reference,
+        "--understanding",
+        "Mould has come back in the kitchen after the last treatment.",
+        "--outcome",
+        "A permanent fix and redecoration.",
+        "--by",
+        "Sam Handler",
+    ]));
+    assert!(out.contains("2026-12-08 17:00"), "{out}");
+    assert_eq!(
+        deadlines(&env, &reference),
+        vec![
+            (
+                "stage1_acknowledgement".into(),
+                "2026-11-27T17:00:00Z".into(),
+                "met".into()
+            ),
+            (
+                "stage1_response".into(),
+                "2026-12-11T17:00:00Z".into(),
+                "superseded".into()
+            ),
+            (
+                "stage1_response".into(),
+                "2026-12-08T17:00:00Z".into(),
+                "open".into()
+            ),
+        ]
+    );
+    let again = env.redress(&[
+        "--now",
+        "2026-11-24T12:00:00Z",
+        "case",
+        "acknowledge",
+        &reference,
+        "--understanding",
+        "x",
+        "--outcome",
+        "y",
+    ]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already been acknowledged"));
+
+    // Too long an extension is refused with the reason; a valid one moves the date 5 working days.
+    let refused = env.redress(&[
+        "case", "extend", &reference, "--days", "11", "--reason", "surveyor",
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("beyond the 10 allowed"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let out = ok(&env.redress(&[
+        "--now",
+        "2026-12-03T10:00:00Z",
+        "case",
+        "extend",
+        &reference,
+        "--days",
+        "5",
+        "--reason",
+        "We are waiting for the damp survey report.",
+    ]));
+    assert!(out.contains("2026-12-15 17:00"), "{out}");
+    let second = env.redress(&[
+        "case", "extend", &reference, "--days", "1", "--reason", "more",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("one extension only"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+
+    // The customer has the receipt, the acknowledgement and the extension, each with what the Code requires.
+    ok(&env.redress(&["--now", "2026-12-03T10:05:00Z", "run", "--once"]));
+    let mails = env.wait_for_mails(&env.customer, "INBOX", 3).await;
+    let letters: Vec<_> = mails.iter().map(|m| parse(&m.raw)).collect();
+    let ack = letters
+        .iter()
+        .find(|l| l.subject.contains("acknowledgement"))
+        .expect("acknowledgement letter");
+    assert!(ack.subject.contains(&reference));
+    assert!(ack.text_body.contains("Mould has come back in the kitchen"));
+    assert!(ack.text_body.contains("A permanent fix and redecoration."));
+    assert!(ack.text_body.contains("Tuesday 8 December 2026"));
+    assert!(ack.text_body.contains("Sam Handler"));
+    assert_eq!(ack.in_reply_to, vec![format!("wf-{}", env.customer)]);
+    let ext = letters
+        .iter()
+        .find(|l| l.subject.contains("more time"))
+        .expect("extension letter");
+    assert!(ext.text_body.contains("waiting for the damp survey report"));
+    assert!(ext.text_body.contains("Tuesday 15 December 2026"));
+    assert!(ext.text_body.contains("Housing Ombudsman"));
+
+    let detail: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "show", &reference, "--json"])))
+            .expect("json");
+    let events: Vec<&str> = detail["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    for kind in ["acknowledged", "extended", "deadline_recomputed"] {
+        assert!(events.contains(&kind), "{kind} missing: {events:?}");
+    }
+    let extended = detail["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["kind"] == "extended")
+        .expect("extended");
+    assert_eq!(
+        extended["detail"]["reason"],
+        "We are waiting for the damp survey report."
+    );
+    assert_eq!(extended["actor"], "Complaints Team");
+}
+
+/// A restricted sender's complaint is recorded and reaches the single point of contact, with no
+/// automatic reply; a handler's own reply with us in Cc is correspondence on the case.
+#[tokio::test(flavor = "multi_thread")]
+async fn restricted_senders_and_staff_replies() {
+    let manager = unique_address("complaints-manager");
+    let contact = unique_address("single-point-of-contact");
+    let env = TestEnv::with(
+        Db::Sqlite,
+        &format!(
+            "[routing]\ncomplaints_manager = \"{manager}\"\nstaff_domains = [\"staff.example.test\"]\n"
+        ),
+    );
+    ok(&env.redress(&[
+        "case",
+        "restrict",
+        &env.customer,
+        "--until",
+        "2099-12-31",
+        "--contact",
+        &contact,
+    ]));
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("rs-{}", env.customer),
+            "Again",
+            "You are useless, still not fixed.",
+        ),
+        None,
+    )
+    .await;
+    let out = ok(&env.redress(&["run", "--once"]));
+    assert!(out.contains("\"new_cases\":1"), "{out}");
+    let notice = env
+        .wait_for_subject(&contact, "INBOX", "New stage 1 complaint")
+        .await;
+    assert!(
+        notice.text_body.contains("restricted"),
+        "{}",
+        notice.text_body
+    );
+    let cases = env.cases_json();
+    let reference = cases[0]["reference"]
+        .as_str()
+        .expect("reference")
+        .to_string();
+    assert_eq!(cases[0]["owner"], contact.as_str());
+    assert!(cases[0]["needs_attention"].as_bool().unwrap_or(false));
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(
+        env.mails_in(&env.customer, "INBOX").await.is_empty(),
+        "no automatic reply to a restricted sender"
+    );
+
+    // A handler answers from their own mailbox with the complaints address in Cc.
+    let staff = "sam@staff.example.test";
+    let reply = format!(
+        "From: Sam Handler <{staff}>\r\nTo: {c}\r\nCc: {t}\r\nSubject: RE: {reference} your complaint\r\nMessage-ID: <staff-{c}>\r\n\r\nDear customer, I have booked the repair for Tuesday.\r\n",
+        c = env.customer,
+        t = env.complaints
+    );
+    env.append(reply.as_bytes(), None).await;
+    let out = ok(&env.redress(&["run", "--once"]));
+    assert!(
+        out.contains("\"new_cases\":0") && out.contains("\"added_to_cases\":1"),
+        "{out}"
+    );
+    let detail: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "show", &reference, "--json"])))
+            .expect("json");
+    assert!(
+        detail["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e["kind"] == "staff_correspondence")
+    );
+}
+
+/// Assign tells the new owner; refuse sends the reasons and the Ombudsman's details; a handler can
+/// escalate at the customer's spoken request; close stops the deadlines.
+#[tokio::test(flavor = "multi_thread")]
+async fn assign_refuse_escalate_and_close() {
+    let manager = unique_address("complaints-manager");
+    let head = unique_address("head");
+    let colleague = unique_address("colleague");
+    let env = TestEnv::with(
+        Db::Sqlite,
+        &format!("[routing]\ncomplaints_manager = \"{manager}\"\nmanager = \"{head}\"\n"),
+    );
+    let other = unique_address("other");
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("a1-{}", env.customer),
+            "Repairs",
+            "Nobody came.",
+        ),
+        None,
+    )
+    .await;
+    env.append(
+        &complaint(
+            &other,
+            &env.complaints,
+            &format!("a2-{other}"),
+            "Old issue",
+            "The same thing as last year, still unhappy.",
+        ),
+        None,
+    )
+    .await;
+    ok(&env.redress(&["run", "--once"]));
+    let reference_of = |subject: &str| env.reference_by_subject(subject);
+    let repairs = reference_of("Repairs");
+    let old = reference_of("Old issue");
+
+    ok(&env.redress(&["case", "assign", &repairs, &colleague, "--by", "Pat"]));
+    ok(&env.redress(&["run", "--once"]));
+    env.wait_for_subject(&colleague, "INBOX", "assigned to you")
+        .await;
+    ok(&env.redress(&[
+        "case",
+        "note",
+        &repairs,
+        "Called the customer, left a voicemail.",
+    ]));
+
+    let out = ok(&env.redress(&[
+        "case",
+        "escalate",
+        &repairs,
+        "--reason",
+        "The customer phoned: still unhappy.",
+    ]));
+    assert!(out.contains("escalated to stage 2"), "{out}");
+    ok(&env.redress(&["run", "--once"]));
+    env.wait_for_subject(&head, "INBOX", "Stage 2 review requested")
+        .await;
+
+    ok(&env.redress(&[
+        "case",
+        "refuse",
+        &old,
+        "--reason",
+        "This was fully investigated last year under CMP-2025-000999.",
+    ]));
+    ok(&env.redress(&["run", "--once"]));
+    let refusal = env
+        .wait_for_subject(&other, "INBOX", "why we cannot accept it")
+        .await;
+    assert!(refusal.text_body.contains("fully investigated last year"));
+    assert!(refusal.text_body.contains("Housing Ombudsman"));
+    env.wait_for_subject(&env.customer, "INBOX", "review (stage 2)")
+        .await;
+
+    ok(&env.redress(&["case", "close", &repairs, "--reason", "Resolved by phone."]));
+    let detail: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "show", &repairs, "--json"])))
+            .expect("json");
+    assert_eq!(detail["status"], "closed");
+    assert!(
+        detail["deadlines"]
+            .as_array()
+            .expect("deadlines")
+            .iter()
+            .all(|d| d["status"] != "open")
+    );
+    let kinds: Vec<&str> = detail["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    for kind in ["assigned", "note", "escalated", "closed"] {
+        assert!(kinds.contains(&kind), "{kind} missing: {kinds:?}");
+    }
+    let again = env.redress(&["case", "close", &repairs, "--reason", "x"]);
+    assert!(!again.status.success());
+}
+
+/// Ombudsman referrals and determinations are events on the case, checked as they are typed.
+#[tokio::test(flavor = "multi_thread")]
+async fn ombudsman_findings_are_recorded() {
+    let env = TestEnv::new();
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("om-{}", env.customer),
+            "Damp",
+            "Still not fixed.",
+        ),
+        None,
+    )
+    .await;
+    ok(&env.redress(&["run", "--once"]));
+    let reference = env.newest_reference();
+    ok(&env.redress(&[
+        "case",
+        "ombudsman",
+        &reference,
+        "--notes",
+        "Referred by the customer.",
+    ]));
+    ok(&env.redress(&[
+        "case",
+        "ombudsman",
+        &reference,
+        "--finding",
+        "severe-maladministration",
+        "--area",
+        "service-delivery",
+    ]));
+    ok(&env.redress(&[
+        "case",
+        "ombudsman",
+        &reference,
+        "--finding",
+        "maladministration",
+        "--area",
+        "complaint-handling",
+    ]));
+    let bad = env.redress(&[
+        "case",
+        "ombudsman",
+        &reference,
+        "--finding",
+        "bad",
+        "--area",
+        "service-delivery",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("severe-maladministration"));
+    let detail: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "show", &reference, "--json"])))
+            .expect("json");
+    let findings: Vec<(String, String)> = detail["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "ombudsman_finding")
+        .map(|e| {
+            (
+                e["detail"]["finding"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                e["detail"]["area"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        findings,
+        [
+            (
+                "severe_maladministration".to_string(),
+                "service_delivery".to_string()
+            ),
+            (
+                "maladministration".to_string(),
+                "complaint_handling".to_string()
+            )
+        ]
+    );
+    assert!(
+        detail["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e["kind"] == "ombudsman_referral")
+    );
+}
