@@ -1,0 +1,314 @@
+//! `[mailbox]`, `[smtp]` and `[database]`: where mail comes from and goes to, and the database.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{Base, ConfigError, address_of, invalid, missing, parse_duration, required};
+
+/// A password or other secret: never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The secret itself, for handing to a protocol client.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// How a connection to a mail server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS before login.
+    StartTls,
+    /// No encryption: only allowed to a loopback host.
+    None,
+}
+
+/// The complaints mailbox (IMAP).
+#[derive(Debug, Clone)]
+pub struct MailboxSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: String,
+    pub password: Secret,
+    pub folder: String,
+    pub processed_folder: String,
+    pub poll_interval: Duration,
+    /// How long one IDLE lasts before it is re-issued (servers drop it after 30 minutes).
+    pub idle_timeout: Duration,
+    /// An extra CA certificate (PEM) to trust besides the system's.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The outgoing mail server (SMTP submission).
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub credentials: Option<(String, Secret)>,
+    pub from: String,
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMailbox {
+    host: Option<String>,
+    port: Option<u16>,
+    security: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    folder: Option<String>,
+    processed_folder: Option<String>,
+    poll_interval: Option<String>,
+    idle_timeout: Option<String>,
+    ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSmtp {
+    host: Option<String>,
+    port: Option<u16>,
+    security: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    from: Option<String>,
+    ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDatabase {
+    url: Option<String>,
+}
+
+/// `[mailbox]`.
+pub(super) fn mailbox(
+    raw: Option<RawMailbox>,
+    base: &Base<'_>,
+) -> Result<MailboxSettings, ConfigError> {
+    let mailbox = raw.ok_or_else(|| {
+        missing(
+            "mailbox",
+            "add a [mailbox] table (see config/redress.example.toml)",
+        )
+    })?;
+    let host = required(
+        mailbox.host,
+        "mailbox.host",
+        "the IMAP server, e.g. host = \"imap.example.org\"",
+    )?;
+    let security = parse_security(mailbox.security.as_deref(), "mailbox.security", &host)?;
+    let password = read_password(
+        mailbox.password,
+        mailbox.password_file.map(|p| base.resolve(p)),
+        "mailbox",
+    )?
+    .ok_or_else(|| {
+        missing(
+            "mailbox.password",
+            "set password = \"...\" or password_file = \"/run/credentials/redress.service/imap\"",
+        )
+    })?;
+    let idle_timeout = parse_duration(
+        mailbox.idle_timeout.as_deref().unwrap_or("25m"),
+        "mailbox.idle_timeout",
+    )?;
+    if idle_timeout >= Duration::from_secs(29 * 60) {
+        return Err(invalid(
+            "mailbox.idle_timeout",
+            format!("{idle_timeout:?} is not between 1s and 29m"),
+            "servers may drop an IDLE after 30 minutes: use e.g. \"25m\"",
+        ));
+    }
+    Ok(MailboxSettings {
+        port: mailbox.port.unwrap_or(match security {
+            Security::Tls => 993,
+            _ => 143,
+        }),
+        host,
+        security,
+        username: required(
+            mailbox.username,
+            "mailbox.username",
+            "the login of the complaints mailbox",
+        )?,
+        password,
+        folder: mailbox.folder.unwrap_or_else(|| "INBOX".into()),
+        processed_folder: mailbox
+            .processed_folder
+            .unwrap_or_else(|| "Processed".into()),
+        poll_interval: parse_duration(
+            mailbox.poll_interval.as_deref().unwrap_or("60s"),
+            "mailbox.poll_interval",
+        )?,
+        idle_timeout,
+        ca_file: mailbox.ca_file.map(|p| base.resolve(p)),
+    })
+}
+
+/// `[smtp]`.
+pub(super) fn smtp(raw: Option<RawSmtp>, base: &Base<'_>) -> Result<SmtpSettings, ConfigError> {
+    let smtp = raw.ok_or_else(|| {
+        missing(
+            "smtp",
+            "add an [smtp] table (see config/redress.example.toml)",
+        )
+    })?;
+    let host = required(
+        smtp.host,
+        "smtp.host",
+        "the SMTP submission server, e.g. host = \"smtp.example.org\"",
+    )?;
+    let security = parse_security(smtp.security.as_deref(), "smtp.security", &host)?;
+    let password = read_password(
+        smtp.password,
+        smtp.password_file.map(|p| base.resolve(p)),
+        "smtp",
+    )?;
+    let credentials = match (smtp.username, password) {
+        (Some(user), Some(password)) => Some((user, password)),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(missing(
+                "smtp.password",
+                "set password or password_file, or remove smtp.username for a server without login",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(missing(
+                "smtp.username",
+                "set the SMTP login, or remove the password",
+            ));
+        }
+    };
+    let from = required(
+        smtp.from,
+        "smtp.from",
+        "the sender of letters, e.g. from = \"Complaints Team <complaints@example.org>\"",
+    )?;
+    if address_of(&from).is_none() {
+        return Err(invalid(
+            "smtp.from",
+            format!("`{from}` has no e-mail address"),
+            "write it as \"Name <address@domain>\" or a bare address",
+        ));
+    }
+    Ok(SmtpSettings {
+        port: smtp.port.unwrap_or(match security {
+            Security::Tls => 465,
+            Security::StartTls => 587,
+            Security::None => 25,
+        }),
+        host,
+        security,
+        credentials,
+        from,
+        ca_file: smtp.ca_file.map(|p| base.resolve(p)),
+    })
+}
+
+/// `[database] url`: SQLite or PostgreSQL.
+pub(super) fn database_url(raw: Option<RawDatabase>) -> Result<String, ConfigError> {
+    let url = raw.and_then(|d| d.url).ok_or_else(|| {
+        missing(
+            "database.url",
+            "e.g. url = \"sqlite:///var/lib/redress/redress.db\" or a postgres:// URL",
+        )
+    })?;
+    if !(url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://"))
+    {
+        return Err(invalid(
+            "database.url",
+            format!("`{url}` is neither SQLite nor PostgreSQL"),
+            "use sqlite:///path/to/redress.db or postgres://user@host/db",
+        ));
+    }
+    Ok(url)
+}
+
+fn parse_security(value: Option<&str>, key: &str, host: &str) -> Result<Security, ConfigError> {
+    let security = match value.unwrap_or("tls") {
+        "tls" => Security::Tls,
+        "starttls" => Security::StartTls,
+        "none" => Security::None,
+        other => {
+            return Err(invalid(
+                key,
+                format!("`{other}`"),
+                "use \"tls\", \"starttls\" or \"none\"",
+            ));
+        }
+    };
+    if security == Security::None && !is_loopback(host) {
+        return Err(invalid(
+            key,
+            format!("\"none\" sends passwords and mail in clear to {host}"),
+            "use \"tls\" or \"starttls\"; \"none\" is only allowed for a loopback host",
+        ));
+    }
+    Ok(security)
+}
+
+/// True for `localhost` and loopback IP addresses.
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+fn read_password(
+    inline: Option<String>,
+    file: Option<PathBuf>,
+    table: &str,
+) -> Result<Option<Secret>, ConfigError> {
+    match (inline, file) {
+        (Some(_), Some(_)) => Err(invalid(
+            &format!("{table}.password_file"),
+            "both password and password_file are set".to_string(),
+            "keep only one of them",
+        )),
+        (Some(p), None) => Ok(Some(Secret::new(p))),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                invalid(
+                    &format!("{table}.password_file"),
+                    format!("cannot read {}: {e}", path.display()),
+                    "check the path and that redress may read it",
+                )
+            })?;
+            Ok(Some(Secret::new(text.trim_end_matches(['\r', '\n']))))
+        }
+        (None, None) => Ok(None),
+    }
+}
