@@ -4,36 +4,66 @@ use anyhow::Result;
 
 use super::CaseCommand;
 use crate::app::App;
+use chrono::{DateTime, Utc};
+
+use crate::case::ActionReport;
 use crate::case::actions::{self, Response};
 use crate::case::model::{Finding, FindingArea, Outcome, OutstandingAction};
 use crate::clock::Clock;
 
+/// Runs `redress case …` and prints what changed.
 pub(super) async fn case_action(app: &App, command: CaseCommand, clock: &Clock) -> Result<()> {
     let now = clock.now();
-    let report = match command {
+    let message = match record_only(app, command, now).await? {
+        Recorded::Done(message) => message,
+        Recorded::WithLetter(command) => {
+            let report = with_letter(app, command, now).await?;
+            let due = report
+                .response_due
+                .map(|due| format!(": response now due {}", app.rules.calendar_time(due)))
+                .unwrap_or_default();
+            let letter = if report.letter_queued {
+                "; letter to the customer queued (sent by the daemon or `run --once`)"
+            } else {
+                ""
+            };
+            format!("{} {}{due}{letter}", report.reference, report.action)
+        }
+    };
+    println!("{message}");
+    Ok(())
+}
+
+/// What an action that writes no letter to the customer said, or the command to run with one.
+enum Recorded {
+    Done(String),
+    WithLetter(CaseCommand),
+}
+
+/// The actions that only change the record (and may tell staff).
+async fn record_only(app: &App, command: CaseCommand, now: DateTime<Utc>) -> Result<Recorded> {
+    let message = match command {
         CaseCommand::Assign {
             reference,
             address,
             by,
         } => {
-            let case = actions::assign(app, &reference, &by, &address, now).await?;
-            println!(
+            let report = actions::assign(app, &reference, &by, &address, now).await?;
+            format!(
                 "{} assigned to {address}; they have been told",
-                case.reference
-            );
-            return Ok(());
+                report.reference
+            )
         }
         CaseCommand::ActionDone {
             reference,
             deadline_id,
             by,
         } => {
-            let case = actions::action_done(app, &reference, &by, deadline_id, now).await?;
-            println!(
+            let report = actions::action_done(app, &reference, &by, deadline_id, now).await?;
+            format!(
                 "action {deadline_id} on {} done; its reminders stop",
-                case.reference
-            );
-            return Ok(());
+                report.reference
+            )
         }
         CaseCommand::Ombudsman {
             reference,
@@ -42,46 +72,33 @@ pub(super) async fn case_action(app: &App, command: CaseCommand, clock: &Clock) 
             notes,
             by,
         } => {
-            let finding = match (finding, area) {
-                (Some(finding), Some(area)) => Some((
-                    Finding::parse(&finding).ok_or_else(|| {
-                        anyhow::anyhow!("--finding `{finding}`: use no-maladministration, service-failure, maladministration or severe-maladministration")
-                    })?,
-                    FindingArea::parse(&area)
-                        .ok_or_else(|| anyhow::anyhow!("--area `{area}`: use service-delivery or complaint-handling"))?,
-                )),
-                _ => None,
-            };
-            let case = actions::ombudsman(app, &reference, &by, finding, &notes, now).await?;
-            println!("recorded on {}", case.reference);
-            return Ok(());
+            let finding = parse_finding(finding, area)?;
+            let report = actions::ombudsman(app, &reference, &by, finding, &notes, now).await?;
+            format!("recorded on {}", report.reference)
         }
         CaseCommand::Source {
             reference,
             source,
             by,
         } => {
-            let case = actions::set_source(app, &reference, &by, &source, now).await?;
-            println!("{} recorded as from a {source}", case.reference);
-            return Ok(());
+            let report = actions::set_source(app, &reference, &by, &source, now).await?;
+            format!("{} recorded as from a {source}", report.reference)
         }
         CaseCommand::Note {
             reference,
             text,
             by,
         } => {
-            let case = actions::note(app, &reference, &by, &text, now).await?;
-            println!("note added to {}", case.reference);
-            return Ok(());
+            let report = actions::note(app, &reference, &by, &text, now).await?;
+            format!("note added to {}", report.reference)
         }
         CaseCommand::Close {
             reference,
             reason,
             by,
         } => {
-            let case = actions::close(app, &reference, &by, &reason, now).await?;
-            println!("{} closed", case.reference);
-            return Ok(());
+            let report = actions::close(app, &reference, &by, &reason, now).await?;
+            format!("{} closed", report.reference)
         }
         CaseCommand::Restrict {
             address,
@@ -91,11 +108,18 @@ pub(super) async fn case_action(app: &App, command: CaseCommand, clock: &Clock) 
             by,
         } => {
             actions::restrict(app, &address, until, &contact, &reason, &by, now).await?;
-            println!(
+            format!(
                 "{address} restricted until {until}: mail is recorded and goes to {contact}, with no automatic reply"
-            );
-            return Ok(());
+            )
         }
+        other => return Ok(Recorded::WithLetter(other)),
+    };
+    Ok(Recorded::Done(message))
+}
+
+/// The actions that write to the customer, each refused unless the Code's content is there.
+async fn with_letter(app: &App, command: CaseCommand, now: DateTime<Utc>) -> Result<ActionReport> {
+    Ok(match command {
         CaseCommand::Refuse {
             reference,
             reason,
@@ -127,40 +151,45 @@ pub(super) async fn case_action(app: &App, command: CaseCommand, clock: &Clock) 
             no_outstanding_actions,
             by,
         } => {
-            let outcome = match outcome {
-                Some(text) => Some(Outcome::parse(&text).ok_or_else(|| {
-                    anyhow::anyhow!("--outcome `{text}`: use upheld, partly-upheld or not-upheld")
-                })?),
-                None => None,
-            };
-            let actions = actions
-                .iter()
-                .map(|a| OutstandingAction::parse(a))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| anyhow::anyhow!("--action {e}"))?;
             let response = Response {
-                outcome,
+                outcome: outcome.as_deref().map(parse_outcome).transpose()?,
                 reasons,
                 remedy,
-                actions,
+                actions: parse_actions(&actions)?,
                 no_outstanding_actions,
             };
             actions::respond(app, &reference, &by, &response, now).await?
         }
+        other => anyhow::bail!("{other:?} writes no letter"),
+    })
+}
+
+fn parse_outcome(text: &str) -> Result<Outcome> {
+    Outcome::parse(text).ok_or_else(|| {
+        anyhow::anyhow!("--outcome `{text}`: use upheld, partly-upheld or not-upheld")
+    })
+}
+
+fn parse_actions(actions: &[String]) -> Result<Vec<OutstandingAction>> {
+    actions
+        .iter()
+        .map(|a| OutstandingAction::parse(a))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("--action {e}"))
+}
+
+fn parse_finding(
+    finding: Option<String>,
+    area: Option<String>,
+) -> Result<Option<(Finding, FindingArea)>> {
+    let (Some(finding), Some(area)) = (finding, area) else {
+        return Ok(None);
     };
-    let due = report
-        .response_due
-        .map(|due| format!(": response now due {}", app.rules.calendar_time(due)))
-        .unwrap_or_default();
-    println!(
-        "{} {}{due}{}",
-        report.reference,
-        report.action,
-        if report.letter_queued {
-            "; letter to the customer queued (sent by the daemon or `run --once`)"
-        } else {
-            ""
-        }
-    );
-    Ok(())
+    let finding = Finding::parse(&finding).ok_or_else(|| {
+        anyhow::anyhow!("--finding `{finding}`: use no-maladministration, service-failure, maladministration or severe-maladministration")
+    })?;
+    let area = FindingArea::parse(&area).ok_or_else(|| {
+        anyhow::anyhow!("--area `{area}`: use service-delivery or complaint-handling")
+    })?;
+    Ok(Some((finding, area)))
 }

@@ -58,74 +58,29 @@ pub(super) fn build(raw: RawDeadlines) -> Result<DeadlinePolicy, ConfigError> {
             ));
         }
     };
-    Ok(DeadlinePolicy {
+    let mut policy = DeadlinePolicy {
         acknowledgement,
-        stage1_acknowledge_days: bounded(
-            raw.stage1_acknowledge_days,
-            "stage1_acknowledge_days",
-            d.stage1_acknowledge_days,
-            5,
-        )?,
-        stage1_response_days: bounded(
-            raw.stage1_response_days,
-            "stage1_response_days",
-            d.stage1_response_days,
-            10,
-        )?,
-        stage1_extension_max_days: bounded(
-            raw.stage1_extension_max_days,
-            "stage1_extension_max_days",
-            d.stage1_extension_max_days,
-            10,
-        )?,
-        stage2_acknowledge_days: bounded(
-            raw.stage2_acknowledge_days,
-            "stage2_acknowledge_days",
-            d.stage2_acknowledge_days,
-            5,
-        )?,
-        stage2_response_days: bounded(
-            raw.stage2_response_days,
-            "stage2_response_days",
-            d.stage2_response_days,
-            20,
-        )?,
-        stage2_extension_max_days: bounded(
-            raw.stage2_extension_max_days,
-            "stage2_extension_max_days",
-            d.stage2_extension_max_days,
-            60,
-        )?,
         feedback_stage: raw.feedback_stage.unwrap_or(d.feedback_stage),
-        feedback_response_days: bounded(
-            raw.feedback_response_days,
-            "feedback_response_days",
-            d.feedback_response_days,
-            5,
-        )?,
-        awaab_emergency_hours: bounded(
-            raw.awaab_emergency_hours,
-            "awaab_emergency_hours",
-            d.awaab_emergency_hours,
-            24,
-        )?,
-        awaab_investigation_days: bounded(
-            raw.awaab_investigation_days,
-            "awaab_investigation_days",
-            d.awaab_investigation_days,
-            10,
-        )?,
-        awaab_summary_days: bounded(
-            raw.awaab_summary_days,
-            "awaab_summary_days",
-            d.awaab_summary_days,
-            3,
-        )?,
-        awaab_safety_work_days: bounded(
-            raw.awaab_safety_work_days,
-            "awaab_safety_work_days",
-            d.awaab_safety_work_days,
-            5,
-        )?,
-    })
+        ..d
+    };
+    // Each day count from 1 up to the bound (6.2, 6.3, 6.4, 6.11, 6.14; Awaab's Law).
+    macro_rules! bound {
+        ($($field:ident <= $max:literal),* $(,)?) => {
+            $(policy.$field = bounded(raw.$field, stringify!($field), policy.$field, $max)?;)*
+        };
+    }
+    bound!(
+        stage1_acknowledge_days <= 5,
+        stage1_response_days <= 10,
+        stage1_extension_max_days <= 10,
+        stage2_acknowledge_days <= 5,
+        stage2_response_days <= 20,
+        stage2_extension_max_days <= 60,
+        feedback_response_days <= 5,
+        awaab_emergency_hours <= 24,
+        awaab_investigation_days <= 10,
+        awaab_summary_days <= 3,
+        awaab_safety_work_days <= 5,
+    );
+    Ok(policy)
 }

@@ -339,74 +339,80 @@ impl Classifier {
         let text = Self::own_words(mail);
         let dissatisfied = self.dissatisfaction.fired(&text);
         if let Some(case) = known_case {
-            // A reply's subject is usually ours ("Re: Our response to your complaint ..."): only
-            // the customer's own new words count towards a review request.
-            let body = strip_quoted(&mail.text_body);
-            let escalation = self.escalation.fired(&body);
-            let dissatisfied = self.dissatisfaction.fired(&body);
-            let response_sent_at_stage1 =
-                case.stage.as_deref() == Some("stage1") && case.response_sent;
-            if response_sent_at_stage1 && (!escalation.is_empty() || !dissatisfied.is_empty()) {
-                decision.kind = Kind::ReviewRequest;
-                decision.reasons.push(format!(
-                    "a reply on {} after its stage 1 response, asking to escalate or still dissatisfied",
-                    case.reference
-                ));
-                decision.reasons.extend(escalation);
-                decision.reasons.extend(dissatisfied);
-            } else {
-                decision.kind = Kind::Reply;
-                decision.reasons.push(format!(
-                    "refers to case {} ({})",
-                    case.reference, case.found_by
-                ));
-            }
+            (decision.kind, decision.reasons) = self.about_a_case(mail, case);
             return decision;
         }
-
-        let praise = self.compliment.fired(&text);
-        let request = self.service_request.fired(&text);
-        let no_response = self.no_response.fired(&text);
-        if !praise.is_empty() && dissatisfied.is_empty() {
-            decision.kind = Kind::Compliment;
-            decision
-                .reasons
-                .push("praise with no sign of dissatisfaction (procedure §4.6)".into());
-            decision.reasons.extend(praise);
-        } else if !request.is_empty() && dissatisfied.is_empty() {
-            decision.kind = Kind::ServiceRequest;
-            decision.reasons.push(
-                "a request for a service with no dissatisfaction: not a complaint (Code §1.4)"
-                    .into(),
-            );
-            decision.reasons.extend(request);
-        } else if !no_response.is_empty() && !dissatisfied.is_empty() {
-            decision.kind = Kind::Feedback;
-            decision.reasons.push(
-                "dissatisfaction, but the customer says no response is wanted (procedure §4.8)"
-                    .into(),
-            );
-            decision.reasons.extend(no_response);
-            decision.reasons.extend(dissatisfied);
-        } else {
-            decision.kind = Kind::Complaint;
-            if dissatisfied.is_empty() {
-                decision.reasons.push(
-                    "no rule recognised it as anything else: a complaint until a person decides otherwise (Code §1.2)".into(),
-                );
-            } else {
-                decision
-                    .reasons
-                    .push("an expression of dissatisfaction (Code §1.2, procedure §2.1)".into());
-                decision.reasons.extend(dissatisfied);
-            }
-        }
+        (decision.kind, decision.reasons) = self.new_matter(&text, dissatisfied);
         if mail.from.is_none() {
             decision.kind = Kind::Unreadable;
             decision.reasons.extend(mail.problems.iter().cloned());
         }
         self.describe(&text, &mut decision);
         decision
+    }
+
+    /// A mail about a case on record: a review request after the stage 1 response, else a reply.
+    fn about_a_case(&self, mail: &ParsedMail, case: &KnownCase) -> (Kind, Vec<String>) {
+        // A reply's subject is usually ours ("Re: Our response to your complaint ..."): only
+        // the customer's own new words count towards a review request.
+        let body = strip_quoted(&mail.text_body);
+        let escalation = self.escalation.fired(&body);
+        let dissatisfied = self.dissatisfaction.fired(&body);
+        let response_sent_at_stage1 = case.stage.as_deref() == Some("stage1") && case.response_sent;
+        if response_sent_at_stage1 && (!escalation.is_empty() || !dissatisfied.is_empty()) {
+            let mut reasons = vec![format!(
+                "a reply on {} after its stage 1 response, asking to escalate or still dissatisfied",
+                case.reference
+            )];
+            reasons.extend(escalation);
+            reasons.extend(dissatisfied);
+            return (Kind::ReviewRequest, reasons);
+        }
+        let reason = format!("refers to case {} ({})", case.reference, case.found_by);
+        (Kind::Reply, vec![reason])
+    }
+
+    /// A mail about nothing on record: a compliment, service request, feedback, or (when in
+    /// doubt) a complaint.
+    fn new_matter(&self, text: &str, dissatisfied: Vec<String>) -> (Kind, Vec<String>) {
+        let praise = self.compliment.fired(text);
+        let request = self.service_request.fired(text);
+        let no_response = self.no_response.fired(text);
+        let (kind, first, mut reasons) = if !praise.is_empty() && dissatisfied.is_empty() {
+            (
+                Kind::Compliment,
+                "praise with no sign of dissatisfaction (procedure §4.6)",
+                praise,
+            )
+        } else if !request.is_empty() && dissatisfied.is_empty() {
+            (
+                Kind::ServiceRequest,
+                "a request for a service with no dissatisfaction: not a complaint (Code §1.4)",
+                request,
+            )
+        } else if !no_response.is_empty() && !dissatisfied.is_empty() {
+            let mut fired = no_response;
+            fired.extend(dissatisfied);
+            (
+                Kind::Feedback,
+                "dissatisfaction, but the customer says no response is wanted (procedure §4.8)",
+                fired,
+            )
+        } else if dissatisfied.is_empty() {
+            (
+                Kind::Complaint,
+                "no rule recognised it as anything else: a complaint until a person decides otherwise (Code §1.2)",
+                Vec::new(),
+            )
+        } else {
+            (
+                Kind::Complaint,
+                "an expression of dissatisfaction (Code §1.2, procedure §2.1)",
+                dissatisfied,
+            )
+        };
+        reasons.insert(0, first.to_string());
+        (kind, reasons)
     }
 
     /// Service area, themes, hazard and representative flags for a new case.
@@ -453,12 +459,19 @@ impl Classifier {
 
     /// The robot that sent `mail`, with the rules that say so, or `None` for a person.
     pub fn automated(&self, mail: &ParsedMail) -> Option<(Robot, Vec<String>)> {
-        let mut bounce = Vec::new();
-        let mut auto_reply = Vec::new();
-        let mut list = Vec::new();
-        let mut own = Vec::new();
+        [
+            (Robot::OurOwnMail, self.own_mail(mail)),
+            (Robot::Bounce, self.bounce(mail)),
+            (Robot::AutoReply, self.auto_reply(mail)),
+            (Robot::MailingList, list_mail(mail)),
+        ]
+        .into_iter()
+        .find(|(_, reasons)| !reasons.is_empty())
+    }
 
-        // Our own mail coming back.
+    /// Our own mail coming back.
+    fn own_mail(&self, mail: &ParsedMail) -> Vec<String> {
+        let mut own = Vec::new();
         if let Some(id) = &mail.message_id
             && id
                 .to_ascii_lowercase()
@@ -472,11 +485,12 @@ impl Classifier {
                 own.push(format!("X-Loop: {value} is ours"));
             }
         }
-        if !own.is_empty() {
-            return Some((Robot::OurOwnMail, own));
-        }
+        own
+    }
 
-        // Bounces and delivery reports.
+    /// Bounces and delivery reports.
+    fn bounce(&self, mail: &ParsedMail) -> Vec<String> {
+        let mut bounce = Vec::new();
         if mail.content_type == "multipart/report" {
             bounce.push(
                 "Content-Type multipart/report (a delivery or disposition report, RFC 6522)"
@@ -505,11 +519,12 @@ impl Classifier {
             bounce.push("empty Return-Path <> (a bounce or other automatic notice)".to_string());
         }
         bounce.extend(self.bounce_subjects.fired(&mail.subject));
-        if !bounce.is_empty() {
-            return Some((Robot::Bounce, bounce));
-        }
+        bounce
+    }
 
-        // Auto-replies (RFC 3834 and the headers real systems use).
+    /// Auto-replies (RFC 3834 and the headers real systems use).
+    fn auto_reply(&self, mail: &ParsedMail) -> Vec<String> {
+        let mut auto_reply = Vec::new();
         if let Some(value) = mail.header("auto-submitted") {
             let token = value
                 .split(';')
@@ -531,31 +546,33 @@ impl Classifier {
                 auto_reply.push(format!("{header}: {value}"));
             }
         }
-        if let Some(value) = mail.header("precedence") {
-            match value.trim().to_ascii_lowercase().as_str() {
-                "list" | "bulk" => list.push(format!("Precedence: {value}")),
-                "junk" | "auto_reply" | "auto-reply" => {
-                    auto_reply.push(format!("Precedence: {value}"))
-                }
-                _ => {}
-            }
+        if let Some(value) = mail.header("precedence")
+            && matches!(
+                value.trim().to_ascii_lowercase().as_str(),
+                "junk" | "auto_reply" | "auto-reply"
+            )
+        {
+            auto_reply.push(format!("Precedence: {value}"));
         }
         auto_reply.extend(self.auto_reply_subjects.fired(&mail.subject));
-        if !auto_reply.is_empty() {
-            return Some((Robot::AutoReply, auto_reply));
-        }
-
-        // Mailing lists.
-        for header in ["list-id", "list-unsubscribe"] {
-            if let Some(value) = mail.header(header) {
-                list.push(format!("{header}: {value}"));
-            }
-        }
-        if !list.is_empty() {
-            return Some((Robot::MailingList, list));
-        }
-        None
+        auto_reply
     }
+}
+
+/// Mailing lists (RFC 2369, RFC 2919) and bulk mail.
+fn list_mail(mail: &ParsedMail) -> Vec<String> {
+    let mut list = Vec::new();
+    if let Some(value) = mail.header("precedence")
+        && matches!(value.trim().to_ascii_lowercase().as_str(), "list" | "bulk")
+    {
+        list.push(format!("Precedence: {value}"));
+    }
+    for header in ["list-id", "list-unsubscribe"] {
+        if let Some(value) = mail.header(header) {
+            list.push(format!("{header}: {value}"));
+        }
+    }
+    list
 }
 
 #[cfg(test)]

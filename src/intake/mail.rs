@@ -129,6 +129,34 @@ fn unfold(value: &str) -> String {
     value.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// `type/subtype`, lower-cased, or the default when the part does not say.
+fn mime_type(
+    content_type: Option<&mail_parser::ContentType<'_>>,
+    default_type: &str,
+    default_subtype: &str,
+) -> String {
+    match content_type {
+        Some(ct) => format!(
+            "{}/{}",
+            ct.ctype().to_ascii_lowercase(),
+            ct.subtype().unwrap_or(default_subtype).to_ascii_lowercase()
+        ),
+        None => format!("{default_type}/{default_subtype}"),
+    }
+}
+
+/// What a person must know could not be read.
+fn problems(mail: &ParsedMail) -> Vec<String> {
+    let mut problems = Vec::new();
+    if mail.from.is_none() {
+        problems.push("no sender address could be read from the From header".to_string());
+    }
+    if mail.text_body.trim().is_empty() && mail.attachments.is_empty() && mail.subject.is_empty() {
+        problems.push("the message has no subject, text or attachment".to_string());
+    }
+    problems
+}
+
 /// Parses raw bytes. Never fails: problems are listed in the result.
 pub fn parse(raw: &[u8]) -> ParsedMail {
     let Some(message) = MessageParser::default().parse(raw) else {
@@ -144,16 +172,7 @@ pub fn parse(raw: &[u8]) -> ParsedMail {
         .map(|(name, value)| (name.to_ascii_lowercase(), unfold(value)))
         .collect();
 
-    let content_type = message
-        .content_type()
-        .map(|ct| {
-            format!(
-                "{}/{}",
-                ct.ctype().to_ascii_lowercase(),
-                ct.subtype().unwrap_or("plain").to_ascii_lowercase()
-            )
-        })
-        .unwrap_or_else(|| "text/plain".to_string());
+    let content_type = mime_type(message.content_type(), "text", "plain");
 
     let text_body = message
         .body_text(0)
@@ -164,16 +183,7 @@ pub fn parse(raw: &[u8]) -> ParsedMail {
         .attachments()
         .map(|part| Attachment {
             filename: part.attachment_name().map(str::to_string),
-            content_type: part
-                .content_type()
-                .map(|ct| {
-                    format!(
-                        "{}/{}",
-                        ct.ctype().to_ascii_lowercase(),
-                        ct.subtype().unwrap_or("octet-stream").to_ascii_lowercase()
-                    )
-                })
-                .unwrap_or_else(|| "application/octet-stream".to_string()),
+            content_type: mime_type(part.content_type(), "application", "octet-stream"),
             bytes: part.contents().to_vec(),
         })
         .collect();
@@ -200,19 +210,7 @@ pub fn parse(raw: &[u8]) -> ParsedMail {
         attachments,
         problems: Vec::new(),
     };
-    if parsed.from.is_none() {
-        parsed
-            .problems
-            .push("no sender address could be read from the From header".to_string());
-    }
-    if parsed.text_body.trim().is_empty()
-        && parsed.attachments.is_empty()
-        && parsed.subject.is_empty()
-    {
-        parsed
-            .problems
-            .push("the message has no subject, text or attachment".to_string());
-    }
+    parsed.problems = problems(&parsed);
     parsed
 }
 

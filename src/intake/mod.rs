@@ -18,9 +18,10 @@ use crate::case::CaseError;
 use crate::case::apply::apply;
 use crate::case::from_mail::{self, Arrival, Handling, MailPlan};
 use crate::case::model::Event;
+use crate::case::plan::Target;
 use crate::intake::classify::{Decision, Kind, KnownCase, Robot};
 use crate::intake::mail::{ParsedMail, content_hash, parse};
-use crate::store::{CaseRow, CaseState, NewMessage, OutboxRow, StoreError};
+use crate::store::{CaseRow, CaseState, NewMessage, OutboxRow, StoreError, Tx};
 
 /// Where a mail came from in the mailbox.
 #[derive(Debug, Clone)]
@@ -208,34 +209,20 @@ pub async fn ingest(
         state = Some(app.store.case_state(case_id).await?);
     }
     let received_at = source.and_then(|s| s.internal_date).unwrap_or(now);
-    let reasons = serde_json::to_string(&decision.reasons).unwrap_or_default();
     let mut tx = app.store.begin().await?;
-    let new_message = NewMessage {
+    let recorded = Recorded {
         raw,
+        mail: &mail,
         sha256: &sha256,
         message_id: &message_id,
-        mailbox: source.map(|s| s.mailbox.as_str()),
-        uidvalidity: source.map(|s| s.uidvalidity),
-        uid: source.map(|s| s.uid),
+        decision: &decision,
+        source,
         received_at,
-        from_address: mail.from.as_ref().map(|f| f.address.as_str()),
-        subject: &mail.subject,
-        classification: decision.kind.as_str(),
-        reasons: &reasons,
     };
-    let Some(message_row) = tx.insert_message(&new_message, now).await? else {
+    let Some(message_row) = recorded.insert(&mut tx, now).await? else {
         tx.rollback().await?;
         return Ok(IngestOutcome::Duplicate { reference: None });
     };
-    for attachment in &mail.attachments {
-        tx.insert_attachment(
-            message_row,
-            attachment.filename.as_deref(),
-            &attachment.content_type,
-            &attachment.bytes,
-        )
-        .await?;
-    }
     let arrival = Arrival {
         mail: &mail,
         decision: &decision,
@@ -245,28 +232,78 @@ pub async fn ingest(
         message_row,
         received_at,
     };
-    let outcome = match from_mail::plan(&app.rules, &arrival) {
-        MailPlan::NoCase => IngestOutcome::RecordedWithoutCase {
-            kind: decision.kind.as_str().into(),
-        },
-        MailPlan::Case { plan, kind } => {
-            let applied = apply(&mut tx, &app.rules, &plan, now).await?;
-            match plan.target {
-                crate::case::plan::Target::New(case) => IngestOutcome::NewCase {
-                    reference: applied.reference,
-                    kind: kind.into(),
-                    receipt_queued: applied.letters_queued > 0,
-                    needs_attention: case.attention_reason.is_some(),
-                },
-                crate::case::plan::Target::Existing(_) => IngestOutcome::AddedToCase {
-                    reference: applied.reference,
-                    kind: kind.into(),
-                },
-            }
-        }
-    };
+    let outcome = apply_arrival(&mut tx, app, &arrival, now).await?;
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// A mail as it is kept: the raw bytes exactly as they came, and what was made of them.
+struct Recorded<'a> {
+    raw: &'a [u8],
+    mail: &'a ParsedMail,
+    sha256: &'a str,
+    message_id: &'a str,
+    decision: &'a Decision,
+    source: Option<&'a MailSource>,
+    received_at: DateTime<Utc>,
+}
+
+impl Recorded<'_> {
+    /// Stores the mail and its attachments; `None` when it is already on record.
+    async fn insert(&self, tx: &mut Tx, now: DateTime<Utc>) -> Result<Option<i64>, StoreError> {
+        let reasons = serde_json::to_string(&self.decision.reasons).unwrap_or_default();
+        let new_message = NewMessage {
+            raw: self.raw,
+            sha256: self.sha256,
+            message_id: self.message_id,
+            mailbox: self.source.map(|s| s.mailbox.as_str()),
+            uidvalidity: self.source.map(|s| s.uidvalidity),
+            uid: self.source.map(|s| s.uid),
+            received_at: self.received_at,
+            from_address: self.mail.from.as_ref().map(|f| f.address.as_str()),
+            subject: &self.mail.subject,
+            classification: self.decision.kind.as_str(),
+            reasons: &reasons,
+        };
+        let Some(row) = tx.insert_message(&new_message, now).await? else {
+            return Ok(None);
+        };
+        for attachment in &self.mail.attachments {
+            let name = attachment.filename.as_deref();
+            tx.insert_attachment(row, name, &attachment.content_type, &attachment.bytes)
+                .await?;
+        }
+        Ok(Some(row))
+    }
+}
+
+/// Lets the case core decide what the mail does, and applies it.
+async fn apply_arrival(
+    tx: &mut Tx,
+    app: &App,
+    arrival: &Arrival<'_>,
+    now: DateTime<Utc>,
+) -> Result<IngestOutcome, CaseError> {
+    let (plan, kind) = match from_mail::plan(&app.rules, arrival) {
+        MailPlan::NoCase => {
+            let kind = arrival.decision.kind.as_str().into();
+            return Ok(IngestOutcome::RecordedWithoutCase { kind });
+        }
+        MailPlan::Case { plan, kind } => (plan, kind.to_string()),
+    };
+    let applied = apply(tx, &app.rules, &plan, now).await?;
+    Ok(match plan.target {
+        Target::New(case) => IngestOutcome::NewCase {
+            reference: applied.reference,
+            kind,
+            receipt_queued: applied.letters_queued > 0,
+            needs_attention: case.attention_reason.is_some(),
+        },
+        Target::Existing(_) => IngestOutcome::AddedToCase {
+            reference: applied.reference,
+            kind,
+        },
+    })
 }
 
 #[cfg(test)]
