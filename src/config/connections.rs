@@ -107,29 +107,59 @@ pub(super) struct RawDatabase {
     url: Option<String>,
 }
 
+/// A required table, or what to add.
+fn table<T>(raw: Option<T>, name: &str) -> Result<T, ConfigError> {
+    raw.ok_or_else(|| {
+        missing(
+            name,
+            &format!("add a [{name}] table (see config/redress.example.toml)"),
+        )
+    })
+}
+
+/// What `[mailbox]` and `[smtp]` share: the host, how the connection is protected, the password.
+struct Server {
+    host: String,
+    security: Security,
+    password: Option<Secret>,
+}
+
+impl Server {
+    fn read(
+        table: &str,
+        host: Option<String>,
+        security: Option<&str>,
+        (password, password_file): (Option<String>, Option<PathBuf>),
+        base: &Base<'_>,
+        host_fix: &str,
+    ) -> Result<Server, ConfigError> {
+        let host = required(host, &format!("{table}.host"), host_fix)?;
+        let security = parse_security(security, &format!("{table}.security"), &host)?;
+        let password = read_password(password, password_file.map(|p| base.resolve(p)), table)?;
+        Ok(Server {
+            host,
+            security,
+            password,
+        })
+    }
+}
+
 /// `[mailbox]`.
 pub(super) fn mailbox(
     raw: Option<RawMailbox>,
     base: &Base<'_>,
 ) -> Result<MailboxSettings, ConfigError> {
-    let mailbox = raw.ok_or_else(|| {
-        missing(
-            "mailbox",
-            "add a [mailbox] table (see config/redress.example.toml)",
-        )
-    })?;
-    let host = required(
+    let mailbox = table(raw, "mailbox")?;
+    let server = Server::read(
+        "mailbox",
         mailbox.host,
-        "mailbox.host",
+        mailbox.security.as_deref(),
+        (mailbox.password, mailbox.password_file),
+        base,
         "the IMAP server, e.g. host = \"imap.example.org\"",
     )?;
-    let security = parse_security(mailbox.security.as_deref(), "mailbox.security", &host)?;
-    let password = read_password(
-        mailbox.password,
-        mailbox.password_file.map(|p| base.resolve(p)),
-        "mailbox",
-    )?
-    .ok_or_else(|| {
+    let (host, security) = (server.host, server.security);
+    let password = server.password.ok_or_else(|| {
         missing(
             "mailbox.password",
             "set password = \"...\" or password_file = \"/run/credentials/redress.service/imap\"",
@@ -174,23 +204,16 @@ pub(super) fn mailbox(
 
 /// `[smtp]`.
 pub(super) fn smtp(raw: Option<RawSmtp>, base: &Base<'_>) -> Result<SmtpSettings, ConfigError> {
-    let smtp = raw.ok_or_else(|| {
-        missing(
-            "smtp",
-            "add an [smtp] table (see config/redress.example.toml)",
-        )
-    })?;
-    let host = required(
+    let smtp = table(raw, "smtp")?;
+    let server = Server::read(
+        "smtp",
         smtp.host,
-        "smtp.host",
+        smtp.security.as_deref(),
+        (smtp.password, smtp.password_file),
+        base,
         "the SMTP submission server, e.g. host = \"smtp.example.org\"",
     )?;
-    let security = parse_security(smtp.security.as_deref(), "smtp.security", &host)?;
-    let password = read_password(
-        smtp.password,
-        smtp.password_file.map(|p| base.resolve(p)),
-        "smtp",
-    )?;
+    let (host, security, password) = (server.host, server.security, server.password);
     let credentials = match (smtp.username, password) {
         (Some(user), Some(password)) => Some((user, password)),
         (None, None) => None,

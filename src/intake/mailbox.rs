@@ -129,6 +129,21 @@ async fn tls_wrap(settings: &MailboxSettings, tcp: TcpStream) -> Result<BoxedStr
     Ok(Box::new(stream))
 }
 
+/// Reads the server's greeting, the first thing it says.
+async fn greeting<T>(client: &mut async_imap::Client<T>) -> Result<(), MailboxError>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + Debug,
+{
+    timed(async {
+        client
+            .read_response()
+            .await?
+            .ok_or(MailboxError::NoGreeting)
+    })
+    .await?;
+    Ok(())
+}
+
 impl MailboxClient {
     /// Connects and logs in.
     pub async fn connect(settings: &MailboxSettings) -> Result<MailboxClient, MailboxError> {
@@ -148,26 +163,14 @@ impl MailboxClient {
             Security::None => Box::new(tcp),
             Security::StartTls => {
                 let mut client = async_imap::Client::new(tcp);
-                timed(async {
-                    client
-                        .read_response()
-                        .await?
-                        .ok_or(MailboxError::NoGreeting)
-                })
-                .await?;
+                greeting(&mut client).await?;
                 timed(client.run_command_and_check_ok("STARTTLS", None)).await?;
                 tls_wrap(settings, client.into_inner()).await?
             }
         };
         let mut client = async_imap::Client::new(stream);
         if settings.security != Security::StartTls {
-            timed(async {
-                client
-                    .read_response()
-                    .await?
-                    .ok_or(MailboxError::NoGreeting)
-            })
-            .await?;
+            greeting(&mut client).await?;
         }
         let mut session = match tokio::time::timeout(
             COMMAND_TIMEOUT,
