@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use redress::clock::Clock;
 use redress::daemon::run_once;
-use redress::intake::mailbox::MailboxClient;
+use redress::intake::mailbox::{Mailbox, MailboxClient};
 use support::*;
 
 #[tokio::main]

@@ -15,7 +15,7 @@ use crate::app::App;
 use crate::clock::Clock;
 use crate::deliver::outbox::{EmailSender, drain};
 use crate::deliver::scheduler::{self, SchedulerReport};
-use crate::intake::mailbox::{MailboxClient, MailboxError, WaitOutcome};
+use crate::intake::mailbox::{Mailbox, MailboxClient, MailboxError, WaitOutcome};
 use crate::intake::{IngestOutcome, MailSource, ingest};
 use crate::store::StoreError;
 
@@ -49,7 +49,7 @@ const FETCH_BATCH: usize = 100;
 /// Ingests everything waiting in the watched folder and moves what was recorded to the processed folder.
 pub async fn ingest_pass(
     app: &App,
-    client: &mut MailboxClient,
+    client: &mut impl Mailbox,
     clock: &Clock,
 ) -> Result<PassReport, RunError> {
     let settings = &app.rules.settings.mailbox;
@@ -158,10 +158,21 @@ pub async fn run_once(
     clock: &Clock,
 ) -> Result<OnceReport, RunError> {
     let mut client = open_mailbox(app).await?;
-    let pass = ingest_pass(app, &mut client, clock).await?;
+    let report = run_once_on(app, &mut client, sender, clock).await;
     if let Err(error) = client.logout().await {
         tracing::debug!(%error, "logout failed");
     }
+    report
+}
+
+/// One pass on `mailbox`: ingest everything waiting, queue the reminders due, send what is queued.
+pub async fn run_once_on(
+    app: &App,
+    mailbox: &mut impl Mailbox,
+    sender: &impl EmailSender,
+    clock: &Clock,
+) -> Result<OnceReport, RunError> {
+    let pass = ingest_pass(app, mailbox, clock).await?;
     let reminders = scheduler::pass(app, clock.now()).await?;
     let letters_sent = drain(app, sender, clock).await?;
     Ok(OnceReport {

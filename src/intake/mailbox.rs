@@ -144,6 +144,89 @@ where
     Ok(())
 }
 
+/// The watched mailbox as intake uses it: one capability, so intake runs on IMAP
+/// ([`MailboxClient`]) or, in tests of case logic, on an in-memory fake.
+pub trait Mailbox: Send {
+    /// Selects the watched folder and returns its UIDVALIDITY.
+    fn select_watched(&mut self) -> impl Future<Output = Result<u32, MailboxError>> + Send;
+    /// UIDs of every message waiting in the watched folder, oldest first.
+    fn waiting_uids(&mut self) -> impl Future<Output = Result<Vec<u32>, MailboxError>> + Send;
+    /// Fetches messages by UID with the server's receipt time, without marking them seen.
+    fn fetch(
+        &mut self,
+        uids: &[u32],
+    ) -> impl Future<Output = Result<Vec<FetchedMail>, MailboxError>> + Send;
+    /// Moves recorded messages out of the watched folder to the processed folder.
+    fn move_to_processed(
+        &mut self,
+        uids: &[u32],
+    ) -> impl Future<Output = Result<(), MailboxError>> + Send;
+}
+
+impl Mailbox for MailboxClient {
+    /// Selects the watched folder and returns its UIDVALIDITY.
+    async fn select_watched(&mut self) -> Result<u32, MailboxError> {
+        let mailbox = timed(self.session.select(&self.settings.folder)).await?;
+        Ok(mailbox.uid_validity.unwrap_or(0))
+    }
+
+    /// UIDs of every message waiting in the selected folder, oldest first.
+    async fn waiting_uids(&mut self) -> Result<Vec<u32>, MailboxError> {
+        let found = timed(self.session.uid_search("UNDELETED")).await?;
+        let mut uids: Vec<u32> = found.into_iter().collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
+    /// Fetches messages by UID with their INTERNALDATE, without marking them seen.
+    async fn fetch(&mut self, uids: &[u32]) -> Result<Vec<FetchedMail>, MailboxError> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stream = timed(
+            self.session
+                .uid_fetch(uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])"),
+        )
+        .await?;
+        let fetched: Vec<_> = timed(stream.try_collect::<Vec<_>>()).await?;
+        let mut mails: Vec<FetchedMail> = fetched
+            .iter()
+            .filter_map(|f| {
+                Some(FetchedMail {
+                    uid: f.uid?,
+                    raw: f.body()?.to_vec(),
+                    internal_date: f.internal_date().map(|d| d.with_timezone(&Utc)),
+                })
+            })
+            .collect();
+        mails.sort_by_key(|m| m.uid);
+        Ok(mails)
+    }
+
+    /// Moves recorded messages to the processed folder (MOVE, or COPY + delete + expunge).
+    async fn move_to_processed(&mut self, uids: &[u32]) -> Result<(), MailboxError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = uid_set(uids);
+        let target = self.settings.processed_folder.clone();
+        if self.has_move {
+            timed(self.session.uid_mv(&set, &target)).await?;
+            return Ok(());
+        }
+        timed(self.session.uid_copy(&set, &target)).await?;
+        let stored = timed(self.session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")).await?;
+        let _: Vec<_> = timed(stored.try_collect::<Vec<_>>()).await?;
+        if self.has_uidplus {
+            let expunged = timed(self.session.uid_expunge(&set)).await?;
+            let _: Vec<_> = timed(expunged.try_collect::<Vec<_>>()).await?;
+        }
+        // Without UIDPLUS the \Deleted messages stay until another client expunges; they are
+        // excluded by `waiting_uids` (UNDELETED) and never handled twice.
+        Ok(())
+    }
+}
+
 impl MailboxClient {
     /// Connects and logs in.
     pub async fn connect(settings: &MailboxSettings) -> Result<MailboxClient, MailboxError> {
@@ -217,68 +300,6 @@ impl MailboxClient {
         if !exists {
             timed(self.session.create(folder)).await?;
         }
-        Ok(())
-    }
-
-    /// Selects the watched folder and returns its UIDVALIDITY.
-    pub async fn select_watched(&mut self) -> Result<u32, MailboxError> {
-        let mailbox = timed(self.session.select(&self.settings.folder)).await?;
-        Ok(mailbox.uid_validity.unwrap_or(0))
-    }
-
-    /// UIDs of every message waiting in the selected folder, oldest first.
-    pub async fn waiting_uids(&mut self) -> Result<Vec<u32>, MailboxError> {
-        let found = timed(self.session.uid_search("UNDELETED")).await?;
-        let mut uids: Vec<u32> = found.into_iter().collect();
-        uids.sort_unstable();
-        Ok(uids)
-    }
-
-    /// Fetches messages by UID with their INTERNALDATE, without marking them seen.
-    pub async fn fetch(&mut self, uids: &[u32]) -> Result<Vec<FetchedMail>, MailboxError> {
-        if uids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let stream = timed(
-            self.session
-                .uid_fetch(uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])"),
-        )
-        .await?;
-        let fetched: Vec<_> = timed(stream.try_collect::<Vec<_>>()).await?;
-        let mut mails: Vec<FetchedMail> = fetched
-            .iter()
-            .filter_map(|f| {
-                Some(FetchedMail {
-                    uid: f.uid?,
-                    raw: f.body()?.to_vec(),
-                    internal_date: f.internal_date().map(|d| d.with_timezone(&Utc)),
-                })
-            })
-            .collect();
-        mails.sort_by_key(|m| m.uid);
-        Ok(mails)
-    }
-
-    /// Moves recorded messages to the processed folder (MOVE, or COPY + delete + expunge).
-    pub async fn move_to_processed(&mut self, uids: &[u32]) -> Result<(), MailboxError> {
-        if uids.is_empty() {
-            return Ok(());
-        }
-        let set = uid_set(uids);
-        let target = self.settings.processed_folder.clone();
-        if self.has_move {
-            timed(self.session.uid_mv(&set, &target)).await?;
-            return Ok(());
-        }
-        timed(self.session.uid_copy(&set, &target)).await?;
-        let stored = timed(self.session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")).await?;
-        let _: Vec<_> = timed(stored.try_collect::<Vec<_>>()).await?;
-        if self.has_uidplus {
-            let expunged = timed(self.session.uid_expunge(&set)).await?;
-            let _: Vec<_> = timed(expunged.try_collect::<Vec<_>>()).await?;
-        }
-        // Without UIDPLUS the \Deleted messages stay until another client expunges; they are
-        // excluded by `waiting_uids` (UNDELETED) and never handled twice.
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod case_core;
 mod classification;
 mod cli;
 mod corpus;

@@ -3,6 +3,8 @@
 //! and a fresh database per test, and IMAP/SMTP helpers that act as the customer would.
 #![allow(dead_code)]
 
+pub mod fakes;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +16,7 @@ use chrono::{DateTime, Utc};
 use redress::app::{App, Rules};
 use redress::config::{MailboxSettings, Secret, Security, Settings};
 use redress::deliver::outbox::{EmailSender, SmtpSender};
-use redress::intake::mailbox::{FetchedMail, MailboxClient};
+use redress::intake::mailbox::{FetchedMail, Mailbox, MailboxClient};
 
 /// The running mail stack.
 #[derive(Debug)]
@@ -31,6 +33,41 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free loopback port")
+}
+
+/// A config file for a test world: its ports, complaints address and database, plus `extra_toml`.
+pub fn config_text(imap: u16, smtp: u16, complaints: &str, url: &str, extra_toml: &str) -> String {
+    format!(
+        r#"
+[mailbox]
+host = "127.0.0.1"
+port = {imap}
+security = "none"
+username = "{complaints}"
+password = "secret"
+poll_interval = "1s"
+[smtp]
+host = "127.0.0.1"
+port = {smtp}
+security = "none"
+from = "Complaints Team <{complaints}>"
+[database]
+url = "{url}"
+[organisation]
+name = "Example Homes"
+message_id_domain = "redress.example.test"
+[calendar]
+holidays_file = "{holidays}"
+[templates]
+dir = "{templates}"
+[classification]
+rules_file = "{rules}"
+{extra_toml}
+"#,
+        holidays = repo().join("config/bank-holidays.json").display(),
+        templates = repo().join("config/templates").display(),
+        rules = repo().join("config/classification.toml").display(),
+    )
 }
 
 pub fn repo() -> PathBuf {
@@ -111,38 +148,12 @@ impl TestEnv {
             Db::Sqlite => format!("sqlite://{}", dir.path().join("redress.db").display()),
             Db::Postgres(url) => url,
         };
-        let config = format!(
-            r#"
-[mailbox]
-host = "127.0.0.1"
-port = {imap}
-security = "none"
-username = "{complaints}"
-password = "secret"
-poll_interval = "1s"
-[smtp]
-host = "127.0.0.1"
-port = {smtp}
-security = "none"
-from = "Complaints Team <{complaints}>"
-[database]
-url = "{url}"
-[organisation]
-name = "Example Homes"
-message_id_domain = "redress.example.test"
-[calendar]
-holidays_file = "{holidays}"
-[templates]
-dir = "{templates}"
-[classification]
-rules_file = "{rules}"
-{extra_toml}
-"#,
-            imap = stack.imap_port,
-            smtp = stack.smtp_port,
-            holidays = repo().join("config/bank-holidays.json").display(),
-            templates = repo().join("config/templates").display(),
-            rules = repo().join("config/classification.toml").display(),
+        let config = config_text(
+            stack.imap_port,
+            stack.smtp_port,
+            &complaints,
+            &url,
+            extra_toml,
         );
         let config_path = dir.path().join("redress.toml");
         std::fs::write(&config_path, config).expect("write config");

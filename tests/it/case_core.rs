@@ -1,0 +1,184 @@
+//! The case core on fakes (an in-memory mailbox and sender, the real store on SQLite): a
+//! complaint's whole life through both stages, what the Code refuses, and what a mail does
+//! twice. No mail stack is started; the same paths run end to end on the real servers in
+//! `intake`, `workflow` and `reminders`.
+
+use chrono::Duration;
+use redress::case::CaseError;
+use redress::case::actions::{self, Response};
+use redress::case::deadlines::ExtensionError;
+use redress::case::model::{CaseStatus, Event, Outcome, Stage};
+
+use crate::support::fakes::FakeWorld;
+use crate::support::*;
+
+const HANDLER: &str = "Jo Handler";
+
+fn response(outcome: Option<Outcome>) -> Response {
+    Response {
+        outcome,
+        reasons: "We inspected the boiler on 1 December.".into(),
+        remedy: "A new boiler and £50 for the inconvenience.".into(),
+        actions: Vec::new(),
+        no_outstanding_actions: true,
+    }
+}
+
+/// Opens a complaint from the world's customer at `at` and returns its reference.
+async fn complaint_at(world: &mut FakeWorld, at: chrono::DateTime<chrono::Utc>) -> String {
+    let raw = complaint(
+        &world.customer,
+        &world.complaints,
+        &format!("boiler-{}", world.customer),
+        "Broken boiler",
+        "My boiler has been broken for two weeks and nobody has come. I am very unhappy.",
+    );
+    world.mailbox.deliver(&raw, at);
+    let report = world.pass(at).await;
+    assert_eq!(report.pass.new_cases, 1);
+    world.app.store.list_cases(1).await.expect("list")[0]
+        .reference
+        .clone()
+}
+
+#[tokio::test]
+async fn a_complaint_goes_through_both_stages_on_fakes() {
+    let mut world = FakeWorld::new("[routing]\nmanager = \"head@example.test\"\n").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let reference = complaint_at(&mut world, t0).await;
+    assert_eq!(world.mailbox.waiting(), 0, "moved on only once recorded");
+    assert_eq!(world.mailbox.processed.len(), 1);
+    let app = &world.app;
+
+    let day1 = t0 + Duration::days(1);
+    let ack = actions::acknowledge(app, &reference, HANDLER, "No heating", "A repair", day1)
+        .await
+        .expect("acknowledged");
+    assert!(ack.letter_queued);
+    let again = actions::acknowledge(app, &reference, HANDLER, "x", "y", day1).await;
+    assert!(matches!(again, Err(CaseError::AlreadyAcknowledged(_))));
+
+    let extended = actions::extend(app, &reference, HANDLER, 5, "Waiting for a part", day1)
+        .await
+        .expect("extended");
+    assert!(extended.response_due > ack.response_due);
+    let twice = actions::extend(app, &reference, HANDLER, 2, "More", day1).await;
+    assert!(
+        matches!(
+            twice,
+            Err(CaseError::Extension(ExtensionError::AlreadyExtended))
+        ),
+        "Code 6.4: one extension at stage 1"
+    );
+
+    let incomplete = actions::respond(app, &reference, HANDLER, &response(None), day1).await;
+    assert!(matches!(incomplete, Err(CaseError::Incomplete(_))));
+    let answer = response(Some(Outcome::NotUpheld));
+    actions::respond(app, &reference, HANDLER, &answer, day1)
+        .await
+        .expect("responded");
+    world.pass(day1).await;
+    let letters = world.sender.to(&world.customer);
+    let subjects: Vec<&str> = letters.iter().map(|m| m.subject.as_str()).collect();
+    assert_eq!(letters.len(), 4, "{subjects:?}");
+    assert!(letters.iter().all(|m| m.subject.contains(&reference)));
+
+    // The customer answers the response and asks for a review: stage 2, owned by the manager.
+    let stage1_response = letters.last().and_then(|m| m.message_id.clone());
+    let reply = format!(
+        "From: <{customer}>\r\nTo: <{complaints}>\r\nSubject: Re: {reference}\r\nMessage-ID: <review-{customer}>\r\nIn-Reply-To: <{id}>\r\n\r\nI am still unhappy and want to escalate this to stage 2.\r\n",
+        customer = world.customer,
+        complaints = world.complaints,
+        id = stage1_response.unwrap_or_default(),
+    );
+    let day2 = day1 + Duration::days(1);
+    world.mailbox.deliver(reply.as_bytes(), day2);
+    let report = world.pass(day2).await;
+    assert_eq!(report.pass.added_to_cases, 1);
+    let case = world.app.store.case_by_reference(&reference).await;
+    let case = case.expect("read").expect("case");
+    assert_eq!(case.stage, Some(Stage::Stage2));
+    assert_eq!(case.owner.as_deref(), Some("head@example.test"));
+    let receipt = world
+        .sender
+        .to(&world.customer)
+        .pop()
+        .expect("stage 2 receipt");
+    assert_eq!(
+        receipt.in_reply_to,
+        vec![format!("review-{}", world.customer)],
+        "threaded to the request"
+    );
+    let notices = world.sender.to("head@example.test");
+    assert!(notices.iter().any(|m| m.subject.contains("Stage 2")));
+
+    let app = &world.app;
+    actions::acknowledge(app, &reference, "Head", "Review", "A new boiler", day2)
+        .await
+        .expect("stage 2 acknowledged");
+    let done = actions::respond(app, &reference, "Head", &answer, day2)
+        .await
+        .expect("stage 2 response");
+    assert_eq!(done.response_due, None, "nothing more is owed");
+    let detail = app.store.case_detail(&reference).await.expect("detail");
+    assert_eq!(detail.case.status, CaseStatus::Closed);
+    let events: Vec<Event> = detail.events.iter().filter_map(|e| e.event()).collect();
+    assert_eq!(events.len(), detail.events.len(), "every event is typed");
+    let escalated = events.iter().any(|e| {
+        matches!(e, Event::Escalated { to_stage: Stage::Stage2, detail, .. } if detail.message_row.is_some())
+    });
+    assert!(escalated, "the review request is on record with its mail");
+    let responses = events
+        .iter()
+        .filter(|e| matches!(e, Event::Responded { .. }))
+        .count();
+    assert_eq!(responses, 2);
+}
+
+#[tokio::test]
+async fn a_mail_delivered_twice_is_one_case_on_fakes() {
+    let mut world = FakeWorld::new("").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let raw = complaint(
+        &world.customer,
+        &world.complaints,
+        "twice@example.test",
+        "Leak",
+        "Water is coming through the ceiling.",
+    );
+    world.mailbox.deliver(&raw, t0);
+    world.mailbox.deliver(&raw, t0);
+    let report = world.pass(t0).await;
+    assert_eq!((report.pass.new_cases, report.pass.duplicates), (1, 1));
+    assert_eq!(world.mailbox.processed.len(), 2, "both leave the inbox");
+    assert_eq!(world.sender.to(&world.customer).len(), 1, "one receipt");
+    let again = world.pass(t0 + Duration::minutes(1)).await;
+    assert_eq!(again.letters_sent, 0, "nothing is sent twice");
+}
+
+#[tokio::test]
+async fn a_closed_case_refuses_further_actions_on_fakes() {
+    let mut world = FakeWorld::new("").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let reference = complaint_at(&mut world, t0).await;
+    let app = &world.app;
+    let lower = reference.to_ascii_lowercase();
+    actions::close(app, &format!(" {lower} "), HANDLER, "Resolved by phone", t0)
+        .await
+        .expect("closed, however the reference was typed");
+    let refused = actions::acknowledge(app, &reference, HANDLER, "x", "y", t0).await;
+    assert!(matches!(
+        refused,
+        Err(CaseError::NotOpen {
+            status: CaseStatus::Closed,
+            ..
+        })
+    ));
+    let missing = actions::note(app, "CMP-1999-000001", HANDLER, "n", t0).await;
+    assert!(matches!(missing, Err(CaseError::NoSuchCase(_))));
+    let deadlines = app.store.deadlines_of(1).await.expect("deadlines");
+    assert!(
+        deadlines.iter().all(|d| d.status != "open"),
+        "closing stops every deadline"
+    );
+}
