@@ -1,5 +1,5 @@
 //! The labelled corpus in `tests/fixtures/corpus/`: every mail gets the decision written beside
-//! it in `expected.toml`. Prints per-kind precision and recall (`cargo test --test corpus -- --nocapture`).
+//! it in `expected.toml`. Prints per-kind precision and recall (`cargo test --test it corpus -- --nocapture`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
