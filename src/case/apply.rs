@@ -71,7 +71,10 @@ async fn apply_step(
     match step {
         Step::LinkMessage(row) => tx.link_message(*row, id).await?,
         Step::Record { actor, event } => tx.insert_event(id, now, actor, event).await?,
-        Step::SetStage(stage) => tx.set_stage(id, *stage).await?,
+        Step::SetStage(stage) => tx.set_stage(id, Some(*stage)).await?,
+        Step::ClearStage => tx.set_stage(id, None).await?,
+        Step::SetKind(kind) => tx.set_kind(id, *kind).await?,
+        Step::SetArea(area) => tx.set_service_area(id, area).await?,
         Step::SetStatus(status) => tx.set_status(id, *status).await?,
         Step::SetOwner(owner) => tx.set_owner(id, owner).await?,
         Step::Flag(reason) => tx.flag_case(id, reason, now).await?,

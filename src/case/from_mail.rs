@@ -9,7 +9,7 @@ use super::actions::{Stage2Request, open_stage2};
 use super::apply::object;
 use super::plan::{IfUnwritten, Notice, Outgoing, Plan, Step, Target, Thread};
 use crate::app::Rules;
-use crate::case::deadlines::{AcknowledgementMode, DeadlineKind, HazardSeverity};
+use crate::case::deadlines::{AcknowledgementMode, Deadline, DeadlineKind, HazardSeverity};
 use crate::case::model::{CaseKind, EscalationRequest, Event, Stage};
 use crate::intake::classify::{Decision, Hazard, Kind};
 use crate::intake::mail::ParsedMail;
@@ -209,6 +209,22 @@ fn review_requested(
     arrival.decision.kind.as_str()
 }
 
+/// A possible emergency hazard is for a person to look at today.
+pub(crate) fn emergency_attention(decision: &Decision) -> Option<String> {
+    (decision.hazard == Some(Hazard::PossibleEmergency)).then(|| {
+        "possible Awaab's Law emergency (damp or mould with a sign of danger): look at it today"
+            .to_string()
+    })
+}
+
+/// How a possible hazard is stored on the case.
+pub(crate) fn hazard_name(hazard: Hazard) -> &'static str {
+    match hazard {
+        Hazard::PossibleEmergency => "possible_emergency",
+        Hazard::PossibleSignificant => "possible_significant",
+    }
+}
+
 /// Why a person must look at a new case, if anything.
 fn attention(arrival: &Arrival<'_>) -> Option<String> {
     let (mail, decision) = (arrival.mail, arrival.decision);
@@ -219,9 +235,7 @@ fn attention(arrival: &Arrival<'_>) -> Option<String> {
             mail.problems.join("; ")
         ));
     }
-    if decision.hazard == Some(Hazard::PossibleEmergency) {
-        attention.push("possible Awaab's Law emergency (damp or mould with a sign of danger): look at it today".to_string());
-    }
+    attention.extend(emergency_attention(decision));
     if decision.representative {
         attention.push(
             "written on someone else's behalf: written authorisation needed (procedure §4.1)"
@@ -234,11 +248,11 @@ fn attention(arrival: &Arrival<'_>) -> Option<String> {
 
 /// The deadlines a new case gets: the Code's for a complaint (6.2, 6.3), the procedure's for
 /// feedback, and Awaab's Law's for a possible hazard.
-fn new_deadlines(
+pub(crate) fn new_deadlines(
     rules: &Rules,
     decision: &Decision,
     received_at: DateTime<Utc>,
-) -> Vec<crate::case::deadlines::Deadline> {
+) -> Vec<Deadline> {
     let policy = &rules.settings.deadlines;
     let calendar = &rules.calendar;
     let mut deadlines = Vec::new();
@@ -303,7 +317,7 @@ fn headline(kind: Kind) -> &'static str {
     }
 }
 
-fn case_kind(kind: Kind) -> CaseKind {
+pub(crate) fn case_kind(kind: Kind) -> CaseKind {
     match kind {
         Kind::Automated => CaseKind::Automated,
         Kind::ReviewRequest => CaseKind::ReviewRequest,
@@ -321,10 +335,7 @@ fn open_from_mail(rules: &Rules, arrival: &Arrival<'_>) -> MailPlan {
     let (mail, decision) = (arrival.mail, arrival.decision);
     let is_complaint = decision.kind == Kind::Complaint;
     let attention_reason = attention(arrival);
-    let hazard = decision.hazard.map(|h| match h {
-        Hazard::PossibleEmergency => "possible_emergency",
-        Hazard::PossibleSignificant => "possible_significant",
-    });
+    let hazard = decision.hazard.map(hazard_name);
     let owner = arrival.handling.point_of_contact.clone().or_else(|| {
         rules.settings.routing.owner_for(
             decision.service_area.as_deref(),
@@ -374,9 +385,28 @@ fn open_from_mail(rules: &Rules, arrival: &Arrival<'_>) -> MailPlan {
     let deadlines = new_deadlines(rules, decision, arrival.received_at);
     let unreadable = decision.kind == Kind::Unreadable || !mail.problems.is_empty();
     let letter = match (first_letter(rules, decision.kind), reply_to) {
-        (Some(template), Some(to)) if !unreadable && arrival.handling.automatic_replies => Some(
-            first_letter_to(rules, arrival, &deadlines, template, to.address.clone()),
-        ),
+        (Some(template), Some(to)) if !unreadable && arrival.handling.automatic_replies => {
+            let facts = ReceiptFacts {
+                key_suffix: String::new(),
+                customer_name: mail
+                    .from
+                    .as_ref()
+                    .and_then(|f| f.name.as_deref())
+                    .unwrap_or("customer"),
+                received_at: arrival.received_at,
+                subject: &mail.subject,
+                service_area: decision.service_area.as_deref(),
+            };
+            let to = to.address.clone();
+            Some(receipt(
+                rules,
+                template,
+                to,
+                &facts,
+                &deadlines,
+                thread_to(mail),
+            ))
+        }
         _ => None,
     };
     plan.steps
@@ -394,15 +424,26 @@ fn open_from_mail(rules: &Rules, arrival: &Arrival<'_>) -> MailPlan {
     }
 }
 
-/// The receipt (or thanks, or service-request letter) a new case's sender gets at once.
-fn first_letter_to(
+/// What the receipt letter says about the complaint it acknowledges.
+pub(crate) struct ReceiptFacts<'a> {
+    /// Told apart from an earlier receipt on the same case (`""` for the first).
+    pub key_suffix: String,
+    pub customer_name: &'a str,
+    pub received_at: DateTime<Utc>,
+    pub subject: &'a str,
+    pub service_area: Option<&'a str>,
+}
+
+/// The receipt (or thanks, or service-request letter) a new case's sender gets at once, with
+/// the dates its `deadlines` set.
+pub(crate) fn receipt(
     rules: &Rules,
-    arrival: &Arrival<'_>,
-    deadlines: &[crate::case::deadlines::Deadline],
     template: &'static str,
     to: String,
+    facts: &ReceiptFacts<'_>,
+    deadlines: &[Deadline],
+    thread: Thread,
 ) -> Step {
-    let (mail, decision) = (arrival.mail, arrival.decision);
     let org = &rules.settings.organisation;
     let due = |kind: DeadlineKind| {
         deadlines
@@ -411,29 +452,25 @@ fn first_letter_to(
             .map(|d| rules.letter_date(d.due_at))
     };
     let context = ReceiptContext {
-        customer_name: mail
-            .from
-            .as_ref()
-            .and_then(|f| f.name.as_deref())
-            .unwrap_or("customer"),
+        customer_name: facts.customer_name,
         organisation_name: &org.name,
         complaints_address: &org.complaints_address,
-        received_date: rules.letter_date(arrival.received_at),
+        received_date: rules.letter_date(facts.received_at),
         acknowledge_by: due(DeadlineKind::Stage1Acknowledgement),
         respond_by: due(DeadlineKind::Stage1Response).unwrap_or_default(),
         ombudsman_contact: &org.ombudsman_contact,
-        original_subject: &mail.subject,
+        original_subject: facts.subject,
         automatic_acknowledgement: rules.settings.deadlines.acknowledgement
             == AcknowledgementMode::Automatic,
-        service_area: decision.service_area.as_deref(),
+        service_area: facts.service_area,
     };
     let context = object(serde_json::to_value(&context).unwrap_or_else(|_| json!({})));
     Step::Letter(Outgoing::to_customer(
         template,
         to,
         context,
-        "",
-        thread_to(mail),
+        &facts.key_suffix,
+        thread,
         IfUnwritten::Flag,
     ))
 }
@@ -457,6 +494,6 @@ fn new_case_notice(
         headline: headline(decision.kind).into(),
         details,
         to: owner.into_iter().collect(),
-        key: format!("opened:{}", arrival.message_row),
+        key: "new:{case}".into(),
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod actions;
 pub mod apply;
+pub mod by_hand;
 pub mod calendar;
 pub mod deadlines;
 pub mod delivery;
@@ -94,12 +95,10 @@ pub async fn act(
     let plan = decide(&state, &app.rules)?;
     let applied = apply::apply(&mut tx, &app.rules, &plan, now).await?;
     tx.commit().await?;
-    let response_due = state
-        .case
-        .stage
+    let response_due = stage_after(&plan, state.case.stage)
         .filter(|_| still_owed(&plan))
         .and_then(|stage| {
-            let kind = stage_after(&plan, stage).deadline_kinds().1;
+            let kind = stage.deadline_kinds().1;
             plan.due(kind).or_else(|| open_due(&state, kind))
         });
     Ok(ActionReport {
@@ -126,11 +125,13 @@ fn still_owed(plan: &Plan) -> bool {
 }
 
 /// The stage a case is at once `plan` is applied.
-fn stage_after(plan: &Plan, stage: Stage) -> Stage {
+fn stage_after(plan: &Plan, stage: Option<Stage>) -> Option<Stage> {
     plan.steps
         .iter()
+        .rev()
         .find_map(|step| match step {
-            plan::Step::SetStage(stage) => Some(*stage),
+            plan::Step::SetStage(stage) => Some(Some(*stage)),
+            plan::Step::ClearStage => Some(None),
             _ => None,
         })
         .unwrap_or(stage)

@@ -304,6 +304,30 @@ impl Source {
     }
 }
 
+/// How a complaint reached us when a handler records it (Code 3.2: complaints may be made by any
+/// channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Phone,
+    Letter,
+    InPerson,
+    Email,
+}
+
+impl Channel {
+    /// Parses `phone`, `letter`, `in-person` or `email`.
+    pub fn parse(text: &str) -> Option<Channel> {
+        match text.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "phone" => Some(Channel::Phone),
+            "letter" => Some(Channel::Letter),
+            "in-person" => Some(Channel::InPerson),
+            "email" | "e-mail" => Some(Channel::Email),
+            _ => None,
+        }
+    }
+}
+
 /// Why a case moved to stage 2: a mailed request (its message and the rules that fired) or a
 /// handler's note of a request made another way.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -332,6 +356,20 @@ pub enum Event {
         representative: bool,
     },
     NeedsAttention {
+        reason: String,
+    },
+    /// A complaint a handler recorded from a call, a letter or a visit.
+    OpenedByHand {
+        channel: Channel,
+        received_at: DateTime<Utc>,
+        text: String,
+    },
+    /// A handler corrected what the classifier (or a person) decided: `what` is `kind` or
+    /// `service_area`.
+    Corrected {
+        what: String,
+        from: Option<String>,
+        to: Option<String>,
         reason: String,
     },
     DeadlineSet {

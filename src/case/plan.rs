@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::case::deadlines::{Deadline, DeadlineKind};
-use crate::case::model::{CaseStatus, Event, Stage};
+use crate::case::model::{CaseKind, CaseStatus, Event, Stage};
 use crate::store::NewCase;
 use crate::store::deadlines::DeadlineEnd;
 
@@ -77,6 +77,10 @@ pub enum Step {
         event: Event,
     },
     SetStage(Stage),
+    /// The case is no complaint, so at no stage.
+    ClearStage,
+    SetKind(CaseKind),
+    SetArea(String),
     SetStatus(CaseStatus),
     SetOwner(String),
     /// Flags the case for a person, with the reason (recorded as an event).

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::case::ActionReport;
 use crate::case::actions::{self, Response};
+use crate::case::by_hand::{self, Correction, TakenComplaint};
 use crate::case::model::{Finding, FindingArea, Outcome, OutstandingAction};
 use crate::clock::Clock;
 
@@ -159,6 +160,40 @@ async fn with_letter(app: &App, command: CaseCommand, now: DateTime<Utc>) -> Res
                 no_outstanding_actions,
             };
             actions::respond(app, &reference, &by, &response, now).await?
+        }
+        CaseCommand::Open {
+            channel,
+            name,
+            email,
+            subject,
+            text,
+            received,
+            area,
+            by,
+        } => {
+            let taken = TakenComplaint {
+                channel,
+                name,
+                email,
+                subject,
+                text,
+                received_at: received,
+                service_area: area,
+            };
+            by_hand::open(app, &by, &taken, now).await?
+        }
+        CaseCommand::Correct {
+            reference,
+            kind,
+            area,
+            reason,
+            by,
+        } => {
+            let correction = Correction {
+                kind,
+                service_area: area,
+            };
+            by_hand::correct(app, &reference, &by, &correction, &reason, now).await?
         }
         other => anyhow::bail!("{other:?} writes no letter"),
     })

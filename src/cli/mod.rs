@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::app::{App, Rules};
+use crate::case::model::{CaseKind, Channel};
 use crate::clock::Clock;
 use crate::daemon;
 use crate::deliver::outbox::SmtpSender;
@@ -28,6 +29,15 @@ pub struct Cli {
     pub now: Option<DateTime<Utc>>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+fn parse_channel(text: &str) -> Result<Channel, String> {
+    Channel::parse(text).ok_or_else(|| format!("`{text}`: use phone, letter, in-person or email"))
+}
+
+fn parse_kind(text: &str) -> Result<CaseKind, String> {
+    CaseKind::parse(&text.trim().to_ascii_lowercase().replace('-', "_"))
+        .ok_or_else(|| format!("`{text}`: use complaint, service_request, feedback or compliment"))
 }
 
 fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
@@ -172,6 +182,45 @@ pub enum CaseCommand {
         area: Option<String>,
         #[arg(long, default_value = "")]
         notes: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Record a complaint made by phone, letter or in person: the same deadlines and letters as a mailed one.
+    Open {
+        /// phone, letter, in-person or email.
+        #[arg(long, value_parser = parse_channel)]
+        channel: Channel,
+        /// Who made the complaint.
+        #[arg(long)]
+        name: String,
+        /// Their e-mail address (without one the letters must be posted; the case is flagged).
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        subject: String,
+        /// The complaint as taken down.
+        #[arg(long)]
+        text: String,
+        /// When it was made (RFC 3339): the Code's clock starts here.
+        #[arg(long, value_parser = parse_instant)]
+        received: DateTime<Utc>,
+        /// The service area, when known (otherwise read from the text).
+        #[arg(long)]
+        area: Option<String>,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Correct what a case is (complaint, service_request, feedback, compliment) or its service area.
+    Correct {
+        reference: String,
+        /// complaint, service_request, feedback, compliment, reply, review_request or unreadable.
+        #[arg(long, value_parser = parse_kind)]
+        kind: Option<CaseKind>,
+        #[arg(long)]
+        area: Option<String>,
+        /// Why (kept on the record).
+        #[arg(long)]
+        reason: String,
         #[arg(long, default_value = "Complaints Team")]
         by: String,
     },

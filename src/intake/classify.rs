@@ -416,6 +416,22 @@ impl Classifier {
     }
 
     /// Service area, themes, hazard and representative flags for a new case.
+    /// What a complaint taken by phone, letter or in person is about: its service area, themes,
+    /// a possible Awaab's Law hazard and whether it is made for someone else.
+    pub fn describe_complaint(&self, text: &str) -> Decision {
+        let mut decision = Decision {
+            kind: Kind::Complaint,
+            robot: None,
+            reasons: vec!["recorded by a handler".into()],
+            service_area: None,
+            themes: Vec::new(),
+            hazard: None,
+            representative: false,
+        };
+        self.describe(text, &mut decision);
+        decision
+    }
+
     fn describe(&self, text: &str, decision: &mut Decision) {
         let mut best: Option<(&str, usize)> = None;
         for (name, rule) in &self.service_areas {

@@ -10,7 +10,7 @@ use super::messages::{first_message_id, messages_of};
 use super::outbox::letters_of;
 use super::rows::{CASE_COLUMNS, CaseDetail, CaseRow, CaseState, NewCase, case_from_row};
 use super::{Store, StoreError, Tx, ts};
-use crate::case::model::{CaseStatus, Event, Stage};
+use crate::case::model::{CaseKind, CaseStatus, Event, Stage};
 
 impl Store {
     /// The case with this reference.
@@ -154,26 +154,42 @@ impl Tx {
         self.insert_event(case_id, now, "redress", &event).await
     }
 
-    /// Moves a case to a stage.
-    pub async fn set_stage(&mut self, case_id: i64, stage: Stage) -> Result<(), StoreError> {
-        self.set_column(case_id, "stage", stage.as_str()).await
+    /// Moves a case to a stage, or to none (it is not a complaint).
+    pub async fn set_stage(
+        &mut self,
+        case_id: i64,
+        stage: Option<Stage>,
+    ) -> Result<(), StoreError> {
+        self.set_column(case_id, "stage", stage.map(Stage::as_str))
+            .await
+    }
+
+    /// Corrects what a case is.
+    pub async fn set_kind(&mut self, case_id: i64, kind: CaseKind) -> Result<(), StoreError> {
+        self.set_column(case_id, "kind", Some(kind.as_str())).await
+    }
+
+    /// Corrects a case's service area.
+    pub async fn set_service_area(&mut self, case_id: i64, area: &str) -> Result<(), StoreError> {
+        self.set_column(case_id, "service_area", Some(area)).await
     }
 
     /// Sets a case's status.
     pub async fn set_status(&mut self, case_id: i64, status: CaseStatus) -> Result<(), StoreError> {
-        self.set_column(case_id, "status", status.as_str()).await
+        self.set_column(case_id, "status", Some(status.as_str()))
+            .await
     }
 
     /// Hands a case to an owner.
     pub async fn set_owner(&mut self, case_id: i64, owner: &str) -> Result<(), StoreError> {
-        self.set_column(case_id, "owner", owner).await
+        self.set_column(case_id, "owner", Some(owner)).await
     }
 
     async fn set_column(
         &mut self,
         case_id: i64,
         column: &'static str,
-        value: &str,
+        value: Option<&str>,
     ) -> Result<(), StoreError> {
         sqlx::query(&format!("UPDATE cases SET {column} = $1 WHERE id = $2"))
             .bind(value)

@@ -348,7 +348,7 @@ async fn case_changes_and_scheduler_reads(store: Store) {
         .await
         .expect("status");
     tx.close_case_deadlines(closed, now).await.expect("close");
-    tx.set_stage(id, Stage::Stage2).await.expect("stage");
+    tx.set_stage(id, Some(Stage::Stage2)).await.expect("stage");
     tx.set_owner(id, "manager@example.test")
         .await
         .expect("owner");

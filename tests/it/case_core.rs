@@ -182,3 +182,56 @@ async fn a_closed_case_refuses_further_actions_on_fakes() {
         "closing stops every deadline"
     );
 }
+
+#[tokio::test]
+async fn a_complaint_corrected_to_a_service_request_stops_its_clocks_on_fakes() {
+    use redress::case::by_hand::{self, Correction};
+    use redress::case::model::CaseKind;
+    let mut world = FakeWorld::new("").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let reference = complaint_at(&mut world, t0).await;
+    let app = &world.app;
+    let to_request = Correction {
+        kind: Some(CaseKind::ServiceRequest),
+        service_area: None,
+    };
+    let no_reason = by_hand::correct(app, &reference, HANDLER, &to_request, " ", t0).await;
+    assert!(matches!(no_reason, Err(CaseError::Empty(_))));
+    by_hand::correct(app, &reference, HANDLER, &to_request, "A first request", t0)
+        .await
+        .expect("corrected");
+    let detail = app.store.case_detail(&reference).await.expect("detail");
+    assert_eq!(detail.case.kind, CaseKind::ServiceRequest);
+    assert_eq!(detail.case.stage, None);
+    assert!(detail.deadlines.iter().all(|d| d.status != "open"));
+    let corrected = detail.events.iter().filter_map(|e| e.event()).any(|e| {
+        matches!(e, Event::Corrected { what, to, .. } if what == "kind" && to.as_deref() == Some("service_request"))
+    });
+    assert!(corrected, "the correction and its reason are on record");
+
+    // Back to a complaint: stage 1 from now, with a new receipt.
+    let t1 = t0 + Duration::days(2);
+    let to_complaint = Correction {
+        kind: Some(CaseKind::Complaint),
+        service_area: None,
+    };
+    let report = by_hand::correct(app, &reference, HANDLER, &to_complaint, "Unhappy", t1)
+        .await
+        .expect("a complaint again");
+    assert!(report.letter_queued);
+    assert!(report.response_due.is_some());
+    actions::respond(
+        app,
+        &reference,
+        HANDLER,
+        &response(Some(Outcome::Upheld)),
+        t1,
+    )
+    .await
+    .expect("answered");
+    let answered = by_hand::correct(app, &reference, HANDLER, &to_request, "No", t1).await;
+    assert!(
+        matches!(answered, Err(CaseError::NoStage { .. })),
+        "an answered complaint stays one"
+    );
+}

@@ -458,3 +458,96 @@ async fn ombudsman_findings_are_recorded() {
             .any(|e| e["kind"] == "ombudsman_referral")
     );
 }
+
+/// A complaint taken by phone gets the same receipt and deadlines as a mailed one (Code 3.2), and
+/// a service request the customer turns into a complaint becomes stage 1 from then (Code 1.2):
+/// its own receipt, deadlines and owner.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_phoned_complaint_and_a_service_request_that_becomes_one() {
+    let repairs = unique_address("repairs");
+    let env = TestEnv::with(
+        Db::Sqlite,
+        &format!("[routing]\nservice_areas = {{ \"Repairs\" = \"{repairs}\" }}\n"),
+    );
+    let out = ok(&env.redress(&[
+        "--now",
+        "2026-11-23T11:00:00Z",
+        "case",
+        "open",
+        "--channel",
+        "phone",
+        "--name",
+        "Sam Resident",
+        "--email",
+        &env.customer,
+        "--subject",
+        "Nobody came to fix the leak",
+        "--text",
+        "I am unhappy: the leak under my sink was reported three weeks ago and nobody came.",
+        "--received",
+        "2026-11-23T10:00:00Z",
+        "--area",
+        "Repairs",
+        "--by",
+        "Pat",
+    ]));
+    assert!(out.contains("opened"), "{out}");
+    let phoned = env.reference_by_subject("Nobody came to fix the leak");
+    ok(&env.redress(&["--now", "2026-11-23T11:00:00Z", "run", "--once"]));
+    let receipt = env.wait_for_subject(&env.customer, "INBOX", &phoned).await;
+    assert!(
+        receipt.text_body.contains("Monday 23 November 2026"),
+        "received date"
+    );
+    env.wait_for_subject(&repairs, "INBOX", "New stage 1 complaint")
+        .await;
+
+    let other = unique_address("tenant");
+    env.append(
+        &complaint(
+            &other,
+            &env.complaints,
+            &format!("sr-{other}"),
+            "Bin collection",
+            "Please could you arrange a new recycling bin for my flat.",
+        ),
+        Some(at("2026-11-23T09:00:00Z")),
+    )
+    .await;
+    ok(&env.redress(&["--now", "2026-11-23T09:30:00Z", "run", "--once"]));
+    let request = env.reference_by_subject("Bin collection");
+    let out = ok(&env.redress(&[
+        "--now",
+        "2026-11-25T10:00:00Z",
+        "case",
+        "correct",
+        &request,
+        "--kind",
+        "complaint",
+        "--area",
+        "Repairs",
+        "--reason",
+        "The tenant phoned, unhappy that nothing was done",
+    ]));
+    assert!(out.contains("corrected"), "{out}");
+    let detail: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "show", &request, "--json"])))
+            .expect("json");
+    assert_eq!(detail["kind"], "complaint");
+    assert_eq!(detail["stage"], "stage1");
+    assert_eq!(detail["owner"], repairs.as_str());
+    let acknowledge_by = detail["deadlines"]
+        .as_array()
+        .expect("deadlines")
+        .iter()
+        .find(|d| d["kind"] == "stage1_acknowledgement")
+        .map(|d| d["due_at"].clone());
+    assert_eq!(
+        acknowledge_by,
+        Some(serde_json::json!("2026-12-02T17:00:00Z")),
+        "5 working days from the day it became a complaint"
+    );
+    ok(&env.redress(&["--now", "2026-11-25T10:00:00Z", "run", "--once"]));
+    env.wait_for_subject(&other, "INBOX", "received your complaint")
+        .await;
+}

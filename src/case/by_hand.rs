@@ -1,0 +1,317 @@
+//! What handlers record or correct about what a case is: a complaint taken by phone, letter or
+//! in person (Code 3.2: a complaint may be made by any channel), and corrections of a case's
+//! kind or service area (Code 1.2–1.6: a service request that turns into dissatisfaction is a
+//! complaint; what the classifier decided is a person's to correct).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::from_mail::{ReceiptFacts, emergency_attention, hazard_name, new_deadlines, receipt};
+use super::plan::{Notice, Plan, Step, Target, Thread};
+use super::{ActionReport, CaseError, act};
+use crate::app::{App, Rules};
+use crate::case::deadlines::DeadlineKind;
+use crate::case::model::{CaseKind, CaseStatus, Channel, Event, Stage};
+use crate::config::address_of;
+use crate::store::deadlines::DeadlineEnd;
+use crate::store::{CaseState, NewCase};
+
+/// A complaint as a handler takes it down.
+#[derive(Debug, Clone)]
+pub struct TakenComplaint {
+    pub channel: Channel,
+    pub name: String,
+    /// Where letters go; without one they must be posted (the case is flagged).
+    pub email: Option<String>,
+    pub subject: String,
+    /// The complaint in the resident's words, as taken down.
+    pub text: String,
+    /// When the resident made it: the Code's clock starts here.
+    pub received_at: DateTime<Utc>,
+    /// The service area, when the handler knows it; else it is read from the text.
+    pub service_area: Option<String>,
+}
+
+/// Opens a stage 1 complaint a handler took by phone, letter or in person: the same deadlines,
+/// receipt and notice as a mailed one.
+pub async fn open(
+    app: &App,
+    handler: &str,
+    taken: &TakenComplaint,
+    now: DateTime<Utc>,
+) -> Result<ActionReport, CaseError> {
+    for (value, what) in [
+        (&taken.name, "--name (who made the complaint)"),
+        (&taken.subject, "--subject"),
+        (&taken.text, "--text (the complaint as taken down)"),
+    ] {
+        if value.trim().is_empty() {
+            return Err(CaseError::Empty(what));
+        }
+    }
+    let email = match &taken.email {
+        Some(email) => Some(address_of(email).ok_or(CaseError::Empty("--email (an address)"))?),
+        None => None,
+    };
+    let plan = open_plan(&app.rules, handler, taken, email);
+    let mut tx = app.store.begin().await?;
+    let applied = super::apply::apply(&mut tx, &app.rules, &plan, now).await?;
+    tx.commit().await?;
+    Ok(ActionReport {
+        reference: applied.reference,
+        action: "opened",
+        response_due: plan.due(DeadlineKind::Stage1Response),
+        letter_queued: applied.letters_queued > 0,
+    })
+}
+
+fn open_plan(rules: &Rules, handler: &str, taken: &TakenComplaint, email: Option<String>) -> Plan {
+    let decision = rules.classifier.describe_complaint(&taken.text);
+    let service_area = taken.service_area.clone().or(decision.service_area.clone());
+    let owner = rules
+        .settings
+        .routing
+        .owner_for(service_area.as_deref(), Some("stage1"));
+    let no_email = email.is_none().then(|| {
+        "no e-mail address: post the letters to the resident (print them from the case)".to_string()
+    });
+    let attention: Vec<String> = no_email
+        .into_iter()
+        .chain(emergency_attention(&decision))
+        .collect();
+    let attention = (!attention.is_empty()).then(|| attention.join("; "));
+    let case = NewCase {
+        kind: CaseKind::Complaint,
+        stage: Some(Stage::Stage1),
+        customer_address: email.clone(),
+        customer_name: Some(taken.name.clone()),
+        subject: taken.subject.clone(),
+        received_at: taken.received_at,
+        attention_reason: attention.clone(),
+        service_area: service_area.clone(),
+        owner: owner.clone(),
+        themes: decision.themes.clone(),
+        hazard: decision.hazard.map(hazard_name).map(str::to_string),
+        representative: decision.representative,
+    };
+    let mut plan = Plan {
+        target: Target::New(Box::new(case)),
+        steps: Vec::new(),
+    };
+    plan.record(
+        handler,
+        Event::OpenedByHand {
+            channel: taken.channel,
+            received_at: taken.received_at,
+            text: taken.text.clone(),
+        },
+    );
+    if let Some(reason) = attention {
+        plan.record("redress", Event::NeedsAttention { reason });
+    }
+    let deadlines = new_deadlines(rules, &decision, taken.received_at);
+    let letter = email.map(|to| {
+        let facts = ReceiptFacts {
+            key_suffix: String::new(),
+            customer_name: &taken.name,
+            received_at: taken.received_at,
+            subject: &taken.subject,
+            service_area: service_area.as_deref(),
+        };
+        receipt(rules, "receipt", to, &facts, &deadlines, Thread::default())
+    });
+    plan.steps
+        .extend(deadlines.into_iter().map(Step::SetDeadline));
+    plan.steps.extend(letter);
+    plan.then(Step::Notice(Notice {
+        headline: "New stage 1 complaint assigned to you".into(),
+        details: format!(
+            "Taken by {handler} ({:?}), received {}.",
+            taken.channel,
+            rules.calendar_time(taken.received_at)
+        ),
+        to: owner.into_iter().collect(),
+        key: "new:{case}".into(),
+    }));
+    plan
+}
+
+/// A correction of what a case is.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Correction {
+    pub kind: Option<CaseKind>,
+    pub service_area: Option<String>,
+}
+
+/// Corrects a case's kind and/or service area, with the reason on record. A case that becomes
+/// a complaint starts stage 1 from now (the receipt, deadlines and owner follow); a stage 1
+/// complaint with no response yet can stop being one.
+pub async fn correct(
+    app: &App,
+    reference: &str,
+    handler: &str,
+    correction: &Correction,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<ActionReport, CaseError> {
+    if reason.trim().is_empty() {
+        return Err(CaseError::Empty("--reason (why the case is corrected)"));
+    }
+    if correction.kind.is_none() && correction.service_area.is_none() {
+        return Err(CaseError::Empty("--kind or --area (what to correct)"));
+    }
+    act(app, reference, "corrected", now, |state, rules| {
+        if state.case.status != CaseStatus::Open {
+            return Err(CaseError::NotOpen {
+                reference: state.case.reference.clone(),
+                status: state.case.status,
+                action: "correct",
+            });
+        }
+        let mut plan = Plan::on(state.case.id);
+        if let Some(area) = &correction.service_area {
+            correct_area(&mut plan, state, rules, handler, area, reason);
+        }
+        if let Some(kind) = correction.kind.filter(|k| *k != state.case.kind) {
+            correct_kind(&mut plan, state, rules, handler, kind, reason, now)?;
+        }
+        Ok(plan)
+    })
+    .await
+}
+
+fn correct_area(
+    plan: &mut Plan,
+    state: &CaseState,
+    rules: &Rules,
+    handler: &str,
+    area: &str,
+    reason: &str,
+) {
+    plan.then(Step::SetArea(area.to_string())).record(
+        handler,
+        Event::Corrected {
+            what: "service_area".into(),
+            from: state.case.service_area.clone(),
+            to: Some(area.to_string()),
+            reason: reason.to_string(),
+        },
+    );
+    // A stage 2 review stays with its manager (6.13); anything else follows the area.
+    if state.case.stage == Some(Stage::Stage2) {
+        return;
+    }
+    let stage = state.case.stage.map(|_| "stage1");
+    let owner = rules.settings.routing.owner_for(Some(area), stage);
+    if let Some(owner) = owner.filter(|o| Some(o) != state.case.owner.as_ref()) {
+        plan.then(Step::SetOwner(owner.clone()))
+            .then(Step::Notice(Notice {
+                headline: "A case has been assigned to you".into(),
+                details: format!("{handler} corrected its service area to {area}."),
+                key: format!("area:{owner}:{area}"),
+                to: vec![owner],
+            }));
+    }
+}
+
+fn correct_kind(
+    plan: &mut Plan,
+    state: &CaseState,
+    rules: &Rules,
+    handler: &str,
+    kind: CaseKind,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), CaseError> {
+    let was = state.case.kind;
+    if was == CaseKind::Complaint {
+        stop_being_a_complaint(plan, state)?;
+    }
+    plan.then(Step::SetKind(kind)).record(
+        handler,
+        Event::Corrected {
+            what: "kind".into(),
+            from: Some(was.to_string()),
+            to: Some(kind.to_string()),
+            reason: reason.to_string(),
+        },
+    );
+    if kind == CaseKind::Complaint {
+        become_a_complaint(plan, state, rules, handler, now);
+    }
+    Ok(())
+}
+
+/// Only a stage 1 complaint not yet answered can stop being a complaint; its stage 1 clocks stop.
+fn stop_being_a_complaint(plan: &mut Plan, state: &CaseState) -> Result<(), CaseError> {
+    let answered = state
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Responded { .. }));
+    if state.case.stage != Some(Stage::Stage1) || answered {
+        return Err(CaseError::NoStage {
+            reference: state.case.reference.clone(),
+            kind: "complaint already answered or at stage 2: it stays a complaint".into(),
+        });
+    }
+    plan.then(Step::ClearStage);
+    let (ack, response) = Stage::Stage1.deadline_kinds();
+    for kind in [ack, response] {
+        plan.then(Step::CloseDeadline {
+            kind,
+            end: DeadlineEnd::Superseded,
+        });
+    }
+    Ok(())
+}
+
+/// Stage 1 from now: the Code's clock starts when the dissatisfaction is expressed (1.2).
+fn become_a_complaint(
+    plan: &mut Plan,
+    state: &CaseState,
+    rules: &Rules,
+    handler: &str,
+    now: DateTime<Utc>,
+) {
+    let case = &state.case;
+    plan.then(Step::SetStage(Stage::Stage1))
+        .then(Step::CloseDeadline {
+            kind: DeadlineKind::FeedbackResponse,
+            end: DeadlineEnd::Superseded,
+        });
+    let owner = rules
+        .settings
+        .routing
+        .owner_for(case.service_area.as_deref(), Some("stage1"));
+    if let Some(owner) = owner.clone().filter(|o| Some(o) != case.owner.as_ref()) {
+        plan.then(Step::SetOwner(owner));
+    }
+    let deadlines = rules.settings.deadlines.new_complaint(&rules.calendar, now);
+    let letter = case.customer_address.clone().map(|to| {
+        let facts = ReceiptFacts {
+            key_suffix: format!(":complaint-from:{}", now.timestamp()),
+            customer_name: case.customer_name.as_deref().unwrap_or("customer"),
+            received_at: now,
+            subject: &case.subject,
+            service_area: case.service_area.as_deref(),
+        };
+        let thread = Thread {
+            in_reply_to: state.first_message_id.clone(),
+            references: state.first_message_id.iter().cloned().collect(),
+        };
+        receipt(rules, "receipt", to, &facts, &deadlines, thread)
+    });
+    plan.steps
+        .extend(deadlines.into_iter().map(Step::SetDeadline));
+    plan.steps.extend(letter);
+    plan.then(Step::Notice(Notice {
+        headline: "New stage 1 complaint assigned to you".into(),
+        details: format!(
+            "{handler} made this {} a complaint on {}.",
+            case.kind,
+            rules.calendar_time(now)
+        ),
+        to: owner.or_else(|| case.owner.clone()).into_iter().collect(),
+        key: format!("became-complaint:{{case}}:{}", now.timestamp()),
+    }));
+}
