@@ -265,17 +265,15 @@ impl Calendar {
     }
 }
 
+/// What the pure rules' unit tests share: England and Wales's calendar from the shipped feed.
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
     use super::*;
 
-    const FEED: &str = include_str!("../../config/bank-holidays.json");
+    pub(crate) const FEED: &str = include_str!("../../config/bank-holidays.json");
 
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
-    }
-
-    fn england() -> Calendar {
+    /// Europe/London, close of business 17:00, England and Wales's bank holidays, no closures.
+    pub(crate) fn england() -> Calendar {
         Calendar::new(
             chrono_tz::Europe::London,
             NaiveTime::from_hms_opt(17, 0, 0).expect("time"),
@@ -284,11 +282,21 @@ mod tests {
         )
     }
 
-    fn utc(s: &str) -> DateTime<Utc> {
+    pub(crate) fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s)
             .expect("test instant")
             .with_timezone(&Utc)
     }
+
+    pub(crate) fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{FEED, d, england, utc};
+    use super::*;
 
     #[test]
     fn shipped_feed_has_the_pinned_england_and_wales_dates() {

@@ -402,28 +402,12 @@ impl DeadlinePolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case::calendar::parse_bank_holidays;
-    use chrono::NaiveTime;
-    use std::collections::BTreeMap;
 
     fn calendar() -> Calendar {
-        Calendar::new(
-            chrono_tz::Europe::London,
-            NaiveTime::from_hms_opt(17, 0, 0).expect("time"),
-            parse_bank_holidays(
-                include_str!("../../config/bank-holidays.json"),
-                "england-and-wales",
-            )
-            .expect("feed"),
-            BTreeMap::new(),
-        )
+        crate::case::calendar::testing::england()
     }
 
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("instant")
-            .with_timezone(&Utc)
-    }
+    use crate::case::calendar::testing::utc;
 
     fn due(deadlines: &[Deadline], kind: DeadlineKind) -> DateTime<Utc> {
         deadlines

@@ -383,32 +383,7 @@ fn open_from_mail(rules: &Rules, arrival: &Arrival<'_>) -> MailPlan {
         );
     }
     let deadlines = new_deadlines(rules, decision, arrival.received_at);
-    let unreadable = decision.kind == Kind::Unreadable || !mail.problems.is_empty();
-    let letter = match (first_letter(rules, decision.kind), reply_to) {
-        (Some(template), Some(to)) if !unreadable && arrival.handling.automatic_replies => {
-            let facts = ReceiptFacts {
-                key_suffix: String::new(),
-                customer_name: mail
-                    .from
-                    .as_ref()
-                    .and_then(|f| f.name.as_deref())
-                    .unwrap_or("customer"),
-                received_at: arrival.received_at,
-                subject: &mail.subject,
-                service_area: decision.service_area.as_deref(),
-            };
-            let to = to.address.clone();
-            Some(receipt(
-                rules,
-                template,
-                to,
-                &facts,
-                &deadlines,
-                thread_to(mail),
-            ))
-        }
-        _ => None,
-    };
+    let letter = first_receipt(rules, arrival, &deadlines);
     plan.steps
         .extend(deadlines.into_iter().map(Step::SetDeadline));
     plan.steps.extend(letter);
@@ -422,6 +397,37 @@ fn open_from_mail(rules: &Rules, arrival: &Arrival<'_>) -> MailPlan {
         plan,
         kind: decision.kind.as_str(),
     }
+}
+
+/// The letter a new case's sender gets at once, unless the mail could not be read or the
+/// sender may not be answered automatically.
+fn first_receipt(rules: &Rules, arrival: &Arrival<'_>, deadlines: &[Deadline]) -> Option<Step> {
+    let (mail, decision) = (arrival.mail, arrival.decision);
+    let unreadable = decision.kind == Kind::Unreadable || !mail.problems.is_empty();
+    if unreadable || !arrival.handling.automatic_replies {
+        return None;
+    }
+    let template = first_letter(rules, decision.kind)?;
+    let to = mail.reply_address()?.address.clone();
+    let facts = ReceiptFacts {
+        key_suffix: String::new(),
+        customer_name: mail
+            .from
+            .as_ref()
+            .and_then(|f| f.name.as_deref())
+            .unwrap_or("customer"),
+        received_at: arrival.received_at,
+        subject: &mail.subject,
+        service_area: decision.service_area.as_deref(),
+    };
+    Some(receipt(
+        rules,
+        template,
+        to,
+        &facts,
+        deadlines,
+        thread_to(mail),
+    ))
 }
 
 /// What the receipt letter says about the complaint it acknowledges.

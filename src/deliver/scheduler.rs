@@ -286,27 +286,12 @@ fn digest<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::case::calendar::parse_bank_holidays;
-    use chrono::NaiveTime;
 
     fn calendar() -> Calendar {
-        Calendar::new(
-            chrono_tz::Europe::London,
-            NaiveTime::from_hms_opt(17, 0, 0).expect("time"),
-            parse_bank_holidays(
-                include_str!("../../config/bank-holidays.json"),
-                "england-and-wales",
-            )
-            .expect("feed"),
-            BTreeMap::new(),
-        )
+        crate::case::calendar::testing::england()
     }
 
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .expect("instant")
-            .with_timezone(&Utc)
-    }
+    use crate::case::calendar::testing::utc;
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
