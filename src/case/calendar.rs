@@ -223,18 +223,6 @@ impl Calendar {
         instant.with_timezone(&self.tz).date_naive()
     }
 
-    /// The working day on which a mail received at `instant` counts as received: the same day
-    /// if that is a working day and the mail came before close of business, else the next working day.
-    pub fn effective_receipt_day(&self, instant: DateTime<Utc>) -> NaiveDate {
-        let local = instant.with_timezone(&self.tz);
-        let day = local.date_naive();
-        if self.is_working_day(day) && local.time() < self.close_of_business {
-            day
-        } else {
-            self.next_working_day(day)
-        }
-    }
-
     /// Close of business on `day`, as an instant.
     pub fn close_of_business(&self, day: NaiveDate) -> DateTime<Utc> {
         let local = day.and_time(self.close_of_business);
@@ -252,9 +240,19 @@ impl Calendar {
     }
 
     /// The deadline `n` working days after an event at `instant`: close of business on the
-    /// `n`th working day after the event's effective working day.
+    /// `n`th working day counted after the day it happened, as `calendar add DAY n` counts.
+    /// Only a mail that came after close of business on a working day counts from the next
+    /// working day (the day it is taken to be received); one that came on a non-working day is
+    /// counted from that day, so the first working day after it is day 1 (a Saturday mail + 5 is
+    /// the Friday, not the Monday after).
     pub fn deadline_after(&self, instant: DateTime<Utc>, n: u32) -> DateTime<Utc> {
-        let start = self.effective_receipt_day(instant);
+        let local = instant.with_timezone(&self.tz);
+        let day = local.date_naive();
+        let start = if self.is_working_day(day) && local.time() >= self.close_of_business {
+            self.next_working_day(day)
+        } else {
+            day
+        };
         self.close_of_business(self.add_working_days(start, n))
     }
 
@@ -457,43 +455,6 @@ mod tests {
     }
 
     #[test]
-    fn receipt_around_close_of_business() {
-        let cal = england();
-        // 23 Nov 2026 is GMT, so UTC equals London time.
-        assert_eq!(
-            cal.effective_receipt_day(utc("2026-11-23T16:59:00Z")),
-            d("2026-11-23")
-        );
-        assert_eq!(
-            cal.effective_receipt_day(utc("2026-11-23T17:00:00Z")),
-            d("2026-11-24")
-        );
-        assert_eq!(
-            cal.effective_receipt_day(utc("2026-11-23T17:01:00Z")),
-            d("2026-11-24")
-        );
-        // Summer: 16:30 UTC is 17:30 BST, after close.
-        assert_eq!(
-            cal.effective_receipt_day(utc("2026-07-06T15:59:00Z")),
-            d("2026-07-06")
-        );
-        assert_eq!(
-            cal.effective_receipt_day(utc("2026-07-06T16:30:00Z")),
-            d("2026-07-07")
-        );
-        // Saturday counts as Monday.
-        assert_eq!(
-            cal.effective_receipt_day(utc("2026-11-28T10:00:00Z")),
-            d("2026-11-30")
-        );
-        // Friday after close counts as Monday.
-        assert_eq!(
-            cal.effective_receipt_day(utc("2026-11-27T18:00:00Z")),
-            d("2026-11-30")
-        );
-    }
-
-    #[test]
     fn deadlines_from_receipt_instants() {
         let cal = england();
         // Monday 10:00 + 5 → next Monday 17:00.
@@ -514,11 +475,13 @@ mod tests {
             cal.deadline_after(utc("2026-11-23T17:01:00Z"), 5),
             utc("2026-12-01T17:00:00Z")
         );
-        // A Saturday mail counts from Monday: + 5 → next Monday.
+        // A Saturday mail + 5 is the Friday, as `calendar add 2026-11-28 5` says (it was the
+        // Monday after: one working day late).
         assert_eq!(
             cal.deadline_after(utc("2026-11-28T09:00:00Z"), 5),
-            utc("2026-12-07T17:00:00Z")
+            utc("2026-12-04T17:00:00Z")
         );
+        assert_eq!(cal.add_working_days(d("2026-11-28"), 5), d("2026-12-04"));
         // Close of business in summer is 16:00 UTC.
         assert_eq!(
             cal.deadline_after(utc("2026-07-06T09:00:00Z"), 1),
@@ -537,19 +500,21 @@ mod tests {
         );
         // Clocks go back 01:00 UTC on Sunday 25 October 2026: 23:30 UTC on Saturday is Saturday.
         assert_eq!(cal.local_date(utc("2026-10-24T23:30:00Z")), d("2026-10-25"));
+        // Counted from that Sunday: + 1 is Monday 26 October.
         assert_eq!(
-            cal.effective_receipt_day(utc("2026-10-24T23:30:00Z")),
-            d("2026-10-26")
+            cal.deadline_after(utc("2026-10-24T23:30:00Z"), 1),
+            utc("2026-10-26T17:00:00Z")
         );
         // Monday 26 October is GMT again: close of business 17:00 UTC.
         assert_eq!(
             cal.close_of_business(d("2026-10-26")),
             utc("2026-10-26T17:00:00Z")
         );
-        // A mail at 16:30 UTC on Friday 23 October (17:30 BST) is after close.
+        // A mail at 16:30 UTC on Friday 23 October (17:30 BST) is after close: counted from
+        // Monday 26, so + 1 is Tuesday 27.
         assert_eq!(
-            cal.effective_receipt_day(utc("2026-10-23T16:30:00Z")),
-            d("2026-10-26")
+            cal.deadline_after(utc("2026-10-23T16:30:00Z"), 1),
+            utc("2026-10-27T17:00:00Z")
         );
     }
 
@@ -611,6 +576,20 @@ mod tests {
                 prop_assert!(cal.add_working_days(start, n) <= cal.add_working_days(start, n + 1));
                 let later = start + Duration::days(extra);
                 prop_assert!(cal.add_working_days(start, n) <= cal.add_working_days(later, n));
+            }
+
+            /// The deadline engine and `calendar add` agree for every receipt on a non-working
+            /// day and every receipt before close of business on a working day.
+            #[test]
+            fn deadlines_agree_with_calendar_add(secs in 1_546_300_800i64..1_830_000_000, n in 1u32..30) {
+                let cal = england();
+                let instant = DateTime::from_timestamp(secs, 0).expect("in range");
+                let local = instant.with_timezone(&cal.time_zone());
+                let day = local.date_naive();
+                let before_close = local.time() < NaiveTime::from_hms_opt(17, 0, 0).expect("time");
+                prop_assume!(!cal.is_working_day(day) || before_close);
+                let due = cal.deadline_after(instant, n);
+                prop_assert_eq!(cal.local_date(due), cal.add_working_days(day, n));
             }
 
             #[test]
