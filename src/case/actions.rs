@@ -119,6 +119,14 @@ fn handler_letter(
     )))
 }
 
+/// Whether the case was acknowledged at `stage`.
+fn acknowledged(state: &CaseState, stage: Stage) -> bool {
+    state
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Acknowledged { stage: s, .. } if *s == stage))
+}
+
 /// Code 6.2 / 6.11: the acknowledgement (our understanding of the complaint and the outcome
 /// sought), sent by a handler; the response deadline (6.3 / 6.14) is recomputed from now.
 pub async fn acknowledge(
@@ -151,11 +159,7 @@ fn acknowledge_plan(
     require_open(state, "acknowledge")?;
     let stage = require_stage(state)?;
     let (ack_kind, response_kind) = stage.deadline_kinds();
-    let already = state
-        .events
-        .iter()
-        .any(|e| matches!(e, Event::Acknowledged { stage: s, .. } if *s == stage));
-    if already {
+    if acknowledged(state, stage) {
         return Err(CaseError::AlreadyAcknowledged(state.case.reference.clone()));
     }
     let ack_due = open_due(state, ack_kind);
@@ -327,12 +331,17 @@ fn respond_plan(
         &format!(":{}", stage.as_str()),
     )?;
     let mut plan = Plan::on(state.case.id);
-    for kind in [ack_kind, response_kind] {
+    // An acknowledgement never sent is never recorded as met (6.2 / 6.11): it counts as late.
+    if !acknowledged(state, stage) {
         plan.then(Step::CloseDeadline {
-            kind,
-            end: DeadlineEnd::Met,
+            kind: ack_kind,
+            end: DeadlineEnd::Missed,
         });
     }
+    plan.then(Step::CloseDeadline {
+        kind: response_kind,
+        end: DeadlineEnd::Met,
+    });
     plan.record(
         handler,
         Event::Responded {

@@ -17,6 +17,9 @@ pub enum DeadlineEnd {
     Superseded,
     /// The case closed or was refused.
     Closed,
+    /// What was due was never done, and no longer can be (an acknowledgement never sent before
+    /// the response): it counts as late in every figure.
+    Missed,
 }
 
 impl DeadlineEnd {
@@ -25,6 +28,7 @@ impl DeadlineEnd {
             DeadlineEnd::Met => "met",
             DeadlineEnd::Superseded => "superseded",
             DeadlineEnd::Closed => "closed",
+            DeadlineEnd::Missed => "missed",
         }
     }
 }

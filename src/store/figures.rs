@@ -28,6 +28,7 @@ pub struct ReportCase {
     pub themes: Vec<String>,
     /// (when, what) in the order recorded; records this version does not know are left out.
     pub events: Vec<(DateTime<Utc>, Event)>,
+    /// Deadlines not met: open past due, or closed as never met.
     pub overdue_deadlines: Vec<DeadlineKind>,
 }
 
@@ -70,14 +71,15 @@ impl Store {
         Ok(rows.iter().filter_map(EventRow::event).collect())
     }
 
-    /// Open deadlines of `kind` on open cases that fell due in `[since, now)`: missed so far.
+    /// Deadlines of `kind` due since `since` that were missed: still open on an open case past
+    /// `now`, or closed as never met.
     pub async fn missed_deadlines(
         &self,
         kind: DeadlineKind,
         since: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM deadlines d JOIN cases c ON c.id = d.case_id WHERE d.kind = $1 AND d.status = 'open' AND d.due_at < $2 AND d.due_at >= $3 AND c.status = 'open'")
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM deadlines d JOIN cases c ON c.id = d.case_id WHERE d.kind = $1 AND d.due_at >= $3 AND ((d.status = 'open' AND d.due_at < $2 AND c.status = 'open') OR d.status = 'missed')")
             .bind(kind.as_str())
             .bind(ts(now))
             .bind(ts(since))
@@ -119,7 +121,7 @@ impl Store {
             }
         }
         for row in
-            sqlx::query("SELECT case_id, kind FROM deadlines WHERE status = 'open' AND due_at < $1")
+            sqlx::query("SELECT case_id, kind FROM deadlines WHERE (status = 'open' AND due_at < $1) OR status = 'missed'")
                 .bind(ts(now))
                 .fetch_all(&self.pool)
                 .await?

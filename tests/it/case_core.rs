@@ -235,3 +235,65 @@ async fn a_complaint_corrected_to_a_service_request_stops_its_clocks_on_fakes() 
         "an answered complaint stays one"
     );
 }
+
+/// Code 6.2: an acknowledgement never sent is never recorded as met. Answering without one
+/// leaves it late in the annual report and on the dashboard; one that was sent counts on time.
+#[tokio::test]
+async fn an_acknowledgement_never_sent_counts_as_late_on_fakes() {
+    let mut world = FakeWorld::new("").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let unacknowledged = complaint_at(&mut world, t0).await;
+    world.mailbox.deliver(
+        &complaint(
+            &world.customer,
+            &world.complaints,
+            "second@example.test",
+            "Fence",
+            "The fence has been down for a month and I am not happy.",
+        ),
+        t0,
+    );
+    world.pass(t0).await;
+    let acknowledged = world.app.store.list_cases(1).await.expect("list")[0]
+        .reference
+        .clone();
+    let app = &world.app;
+    let day1 = t0 + Duration::days(1);
+    actions::acknowledge(app, &acknowledged, HANDLER, "Fence", "Repair", day1)
+        .await
+        .expect("acknowledged");
+    for reference in [&unacknowledged, &acknowledged] {
+        actions::respond(
+            app,
+            reference,
+            HANDLER,
+            &response(Some(Outcome::Upheld)),
+            day1,
+        )
+        .await
+        .expect("answered");
+    }
+    let detail = app
+        .store
+        .case_detail(&unacknowledged)
+        .await
+        .expect("detail");
+    let ack = detail
+        .deadlines
+        .iter()
+        .find(|d| d.kind == "stage1_acknowledgement")
+        .expect("deadline");
+    assert_eq!(ack.status, "missed", "not met");
+
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+    let report = redress::report::build(app, day("2026-04-01"), day("2027-03-31"), day1)
+        .await
+        .expect("report");
+    let rate = report.stage1.acknowledged_in_time;
+    assert_eq!((rate.on_time, rate.total), (1, 2));
+    let dashboard = redress::report::dashboard::build(app, day1)
+        .await
+        .expect("dashboard");
+    let rate = dashboard.stage1_acknowledged;
+    assert_eq!((rate.on_time, rate.total), (1, 2));
+}
