@@ -11,7 +11,10 @@ use serde::Serialize;
 
 use crate::case::calendar::Calendar;
 
-/// Who sends the Code's acknowledgement (§5.6: our understanding of the complaint and the outcome sought).
+/// Who sends the Code's acknowledgement. Code 6.2 (2024): a stage 1 complaint must be
+/// "acknowledged, defined and logged" within five working days, the definition being our
+/// understanding of the complaint and the outcome sought (as quoted in landlords' published
+/// 2024 Code self-assessments).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AcknowledgementMode {
     /// A handler writes it; it is a task due N working days after receipt (the default).
@@ -48,7 +51,7 @@ impl Default for DeadlinePolicy {
             stage1_extension_max_days: 10,
             stage2_acknowledge_days: 5,
             stage2_response_days: 20,
-            stage2_extension_max_days: 10,
+            stage2_extension_max_days: 20,
             feedback_stage: false,
             feedback_response_days: 1,
             awaab_emergency_hours: 24,
@@ -247,7 +250,7 @@ impl DeadlinePolicy {
                 if stage == Stage::Stage1 {
                     "Code §6.3"
                 } else {
-                    "Code §6.13"
+                    "Code §6.14"
                 }
             ),
         }
@@ -269,7 +272,7 @@ impl DeadlinePolicy {
                 if stage == Stage::Stage1 {
                     "Code §6.3"
                 } else {
-                    "Code §6.13"
+                    "Code §6.14"
                 },
                 acknowledged_at
                     .with_timezone(&calendar.time_zone())
@@ -317,7 +320,7 @@ impl DeadlinePolicy {
                 if stage == Stage::Stage1 {
                     "Code §6.4"
                 } else {
-                    "Code §6.14 / procedure §4.39"
+                    "Code §6.15"
                 }
             ),
         })
@@ -525,6 +528,33 @@ mod tests {
             ),
             Err(ExtensionError::AlreadyExtended)
         );
+        // Code 6.15: stage 2 may be extended by up to 20 working days; stage 1 stays at 10 (6.4).
+        let stage2 = policy
+            .extension(
+                &cal,
+                Stage::Stage2,
+                current,
+                20,
+                PriorExtensions::default(),
+                "x",
+            )
+            .expect("20 at stage 2");
+        assert!(stage2.rule.contains("§6.15"), "{}", stage2.rule);
+        assert_eq!(
+            policy.extension(
+                &cal,
+                Stage::Stage2,
+                current,
+                21,
+                PriorExtensions::default(),
+                "x"
+            ),
+            Err(ExtensionError::TooLong {
+                requested: 21,
+                max: 20,
+                used: 0
+            })
+        );
         assert!(
             policy
                 .extension(
@@ -543,11 +573,12 @@ mod tests {
                     &cal,
                     Stage::Stage2,
                     current,
-                    6,
+                    16,
                     PriorExtensions { count: 1, days: 5 },
                     "x"
                 )
-                .is_err()
+                .is_err(),
+            "20 working days in all at stage 2 (6.15)"
         );
     }
 

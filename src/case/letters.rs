@@ -76,12 +76,12 @@ const TEMPLATES: &[(&str, &[Required])] = &[
             req("reference", "the case reference", true),
             req(
                 "understanding",
-                "our understanding of the complaint (Code §5.6)",
+                "our understanding of the complaint (Code §6.2: acknowledged and defined)",
                 false,
             ),
             req(
                 "outcome_sought",
-                "the outcome the customer seeks (Code §5.6)",
+                "the outcome the customer seeks (Code §6.2: acknowledged and defined)",
                 false,
             ),
             req("respond_by", "the date the response is due", false),

@@ -3,9 +3,8 @@
 //! Bounds relied on (Complaint Handling Code 2024, section 6): stage 1 acknowledgement within 5
 //! working days (6.2) and response within 10 of the acknowledgement (6.3), an extension of no
 //! more than 10 (6.4); stage 2 acknowledgement within 5 (6.11), response within 20 (6.14), an
-//! extension of no more than 20 by the Code (6.15; the bound here is looser so a landlord's own
-//! policy is not refused, and the letter still gives the Ombudsman's details). Awaab's Law's
-//! clocks are bounded by the 2025 Regulations' own figures.
+//! extension of no more than 20 (6.15). Awaab's Law's clocks are bounded by the 2025
+//! Regulations' own figures.
 
 use serde::Deserialize;
 
@@ -75,7 +74,7 @@ pub(super) fn build(raw: RawDeadlines) -> Result<DeadlinePolicy, ConfigError> {
         stage1_extension_max_days <= 10,
         stage2_acknowledge_days <= 5,
         stage2_response_days <= 20,
-        stage2_extension_max_days <= 60,
+        stage2_extension_max_days <= 20,
         feedback_response_days <= 5,
         awaab_emergency_hours <= 24,
         awaab_investigation_days <= 10,
