@@ -540,12 +540,14 @@ pub async fn refuse(
 }
 
 /// Escalates a stage 1 complaint to stage 2 at the customer's request made another way (phone,
-/// letter); a mailed request is recognised by itself.
+/// letter); a mailed request is recognised by itself. Stage 2 reviews the stage 1 response, so
+/// before one is issued it is refused unless `force`d (the reason is kept on record).
 pub async fn escalate(
     app: &App,
     reference: &str,
     handler: &str,
     reason: &str,
+    force: bool,
     now: DateTime<Utc>,
 ) -> Result<ActionReport, CaseError> {
     non_empty(reason, "--reason (why the customer remains dissatisfied)")?;
@@ -554,38 +556,60 @@ pub async fn escalate(
         reference,
         "escalated to stage 2",
         now,
-        |state, rules| {
-            require_open(state, "escalate")?;
-            if require_stage(state)? != Stage::Stage1 {
-                return Err(CaseError::NoStage {
-                    reference: state.case.reference.clone(),
-                    kind: "complaint already at stage 2".into(),
-                });
-            }
-            let mut plan = Plan::on(state.case.id);
-            let (ack, response) = Stage::Stage1.deadline_kinds();
-            for kind in [ack, response] {
-                plan.then(Step::CloseDeadline {
-                    kind,
-                    end: DeadlineEnd::Superseded,
-                });
-            }
-            let request = Stage2Request {
-                requested_at: now,
-                actor: handler,
-                detail: EscalationRequest {
-                    reason: Some(reason.to_string()),
-                    ..EscalationRequest::default()
-                },
-                reply_to: None,
-                thread: Thread::default(),
-                notice_key: format!("escalated-by-handler:{}", state.case.id),
-            };
-            open_stage2(&mut plan, state, rules, request);
-            Ok(plan)
-        },
+        |state, rules| escalate_plan(state, rules, handler, reason, force, now),
     )
     .await
+}
+
+fn escalate_plan(
+    state: &CaseState,
+    rules: &Rules,
+    handler: &str,
+    reason: &str,
+    force: bool,
+    now: DateTime<Utc>,
+) -> Result<Plan, CaseError> {
+    require_open(state, "escalate")?;
+    if require_stage(state)? != Stage::Stage1 {
+        return Err(CaseError::NoStage {
+            reference: state.case.reference.clone(),
+            kind: "complaint already at stage 2".into(),
+        });
+    }
+    let answered = state.events.iter().any(|e| {
+        matches!(
+            e,
+            Event::Responded {
+                stage: Stage::Stage1,
+                ..
+            }
+        )
+    });
+    if !answered && !force {
+        return Err(CaseError::NotYetAnswered(state.case.reference.clone()));
+    }
+    let mut plan = Plan::on(state.case.id);
+    let (ack, response) = Stage::Stage1.deadline_kinds();
+    for kind in [ack, response] {
+        plan.then(Step::CloseDeadline {
+            kind,
+            end: DeadlineEnd::Superseded,
+        });
+    }
+    let request = Stage2Request {
+        requested_at: now,
+        actor: handler,
+        detail: EscalationRequest {
+            reason: Some(reason.to_string()),
+            forced: !answered,
+            ..EscalationRequest::default()
+        },
+        reply_to: None,
+        thread: Thread::default(),
+        notice_key: format!("escalated-by-handler:{}", state.case.id),
+    };
+    open_stage2(&mut plan, state, rules, request);
+    Ok(plan)
 }
 
 /// A request for a stage 2 review, by mail or noted by a handler.

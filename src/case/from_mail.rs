@@ -199,7 +199,7 @@ fn review_requested(
         detail: EscalationRequest {
             message_row: Some(arrival.message_row),
             reasons: Some(arrival.decision.reasons.clone()),
-            reason: None,
+            ..EscalationRequest::default()
         },
         reply_to: arrival.mail.reply_address().map(|a| a.address.clone()),
         thread: thread_to(arrival.mail),

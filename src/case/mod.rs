@@ -45,6 +45,10 @@ pub enum CaseError {
     },
     #[error("case {reference} is a {kind}, not a complaint at a stage")]
     NoStage { reference: String, kind: String },
+    #[error(
+        "case {0} has no stage 1 response yet: stage 2 reviews a stage 1 response; answer stage 1 first, or escalate with --force and the reason"
+    )]
+    NotYetAnswered(String),
     #[error("case {0} has already been acknowledged at this stage")]
     AlreadyAcknowledged(String),
     #[error("case {0} has no open response deadline to extend")]

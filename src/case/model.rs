@@ -338,6 +338,9 @@ pub struct EscalationRequest {
     pub reasons: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Escalated by a handler before the stage 1 response was issued, with the reason why.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forced: bool,
 }
 
 /// One thing that happened to a case. The variant name is the stored `kind`; its fields are the

@@ -129,8 +129,9 @@ async fn with_letter(app: &App, command: CaseCommand, now: DateTime<Utc>) -> Res
         CaseCommand::Escalate {
             reference,
             reason,
+            force,
             by,
-        } => actions::escalate(app, &reference, &by, &reason, now).await?,
+        } => actions::escalate(app, &reference, &by, &reason, force, now).await?,
         CaseCommand::Acknowledge {
             reference,
             understanding,

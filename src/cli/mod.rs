@@ -243,6 +243,9 @@ pub enum CaseCommand {
         reference: String,
         #[arg(long)]
         reason: String,
+        /// Escalate although no stage 1 response was issued yet (the reason says why).
+        #[arg(long)]
+        force: bool,
         #[arg(long, default_value = "Complaints Team")]
         by: String,
     },

@@ -297,3 +297,51 @@ async fn an_acknowledgement_never_sent_counts_as_late_on_fakes() {
     let rate = dashboard.stage1_acknowledged;
     assert_eq!((rate.on_time, rate.total), (1, 2));
 }
+
+/// A review request before the stage 1 response joins stage 1 and the owner is told (stage 2
+/// reviews a response; the landlord's Ombudsman findings include escalating one never issued).
+#[tokio::test]
+async fn a_review_request_before_the_stage_1_response_joins_stage_1_on_fakes() {
+    let mut world = FakeWorld::new(
+        "[routing]\ncomplaints_manager = \"cm@example.test\"\nmanager = \"head@example.test\"\n",
+    )
+    .await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let reference = complaint_at(&mut world, t0).await;
+    let reply = format!(
+        "From: <{customer}>\r\nTo: <{complaints}>\r\nSubject: Re: {reference}\r\nMessage-ID: <early-{customer}>\r\n\r\nI want to escalate this to stage 2 now.\r\n",
+        customer = world.customer,
+        complaints = world.complaints,
+    );
+    world
+        .mailbox
+        .deliver(reply.as_bytes(), t0 + Duration::hours(1));
+    let report = world.pass(t0 + Duration::hours(1)).await;
+    assert_eq!(report.pass.added_to_cases, 1);
+    let case = world.app.store.case_by_reference(&reference).await;
+    assert_eq!(
+        case.expect("read").expect("case").stage,
+        Some(Stage::Stage1)
+    );
+    let told = world.sender.to("cm@example.test");
+    assert!(
+        told.iter().any(|m| m.subject.contains("wrote again")),
+        "the owner is told"
+    );
+    assert!(world.sender.to("head@example.test").is_empty());
+    let early = actions::escalate(&world.app, &reference, HANDLER, "phoned", false, t0).await;
+    assert!(matches!(early, Err(CaseError::NotYetAnswered(_))));
+    actions::escalate(&world.app, &reference, HANDLER, "insists", true, t0)
+        .await
+        .expect("forced, with the reason");
+    let detail = world
+        .app
+        .store
+        .case_detail(&reference)
+        .await
+        .expect("detail");
+    let forced = detail.events.iter().filter_map(|e| e.event()).any(|e| {
+        matches!(e, Event::Escalated { detail, .. } if detail.forced && detail.reason.as_deref() == Some("insists"))
+    });
+    assert!(forced);
+}

@@ -313,12 +313,27 @@ async fn assign_refuse_escalate_and_close() {
         "Called the customer, left a voicemail.",
     ]));
 
-    let out = ok(&env.redress(&[
+    // Before a stage 1 response, stage 2 has nothing to review: refused unless forced.
+    let early = env.redress(&[
         "case",
         "escalate",
         &repairs,
         "--reason",
         "The customer phoned: still unhappy.",
+    ]);
+    assert!(!early.status.success());
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("no stage 1 response yet"),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
+    let out = ok(&env.redress(&[
+        "case",
+        "escalate",
+        &repairs,
+        "--force",
+        "--reason",
+        "The customer phoned: still unhappy, and will not wait for the stage 1 answer.",
     ]));
     assert!(out.contains("escalated to stage 2"), "{out}");
     ok(&env.redress(&["run", "--once"]));
