@@ -119,11 +119,32 @@ fn handler_letter(
     )))
 }
 
+/// Code 6.13: the person who answers stage 2 is not the one who answered stage 1.
+fn not_the_stage1_responder(state: &CaseState, handler: &str) -> Result<(), CaseError> {
+    let stage1 = state.history.iter().find(|r| {
+        matches!(
+            r.event,
+            Event::Responded {
+                stage: Stage::Stage1,
+                ..
+            }
+        )
+    });
+    match stage1 {
+        Some(r) if r.actor.trim().eq_ignore_ascii_case(handler.trim()) => {
+            Err(CaseError::SamePerson {
+                reference: state.case.reference.clone(),
+                name: r.actor.clone(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Whether the case was acknowledged at `stage`.
 fn acknowledged(state: &CaseState, stage: Stage) -> bool {
     state
-        .events
-        .iter()
+        .events()
         .any(|e| matches!(e, Event::Acknowledged { stage: s, .. } if *s == stage))
 }
 
@@ -233,7 +254,7 @@ fn extend_plan(
     let current = open_due(state, stage.deadline_kinds().1)
         .ok_or_else(|| CaseError::NothingToExtend(state.case.reference.clone()))?;
     let mut prior = PriorExtensions::default();
-    for event in &state.events {
+    for event in state.events() {
         if let Event::Extended { stage: s, days, .. } = event
             && *s == stage
         {
@@ -304,6 +325,9 @@ fn respond_plan(
 ) -> Result<Plan, CaseError> {
     require_open(state, "respond")?;
     let stage = require_stage(state)?;
+    if stage == Stage::Stage2 {
+        not_the_stage1_responder(state, handler)?;
+    }
     let (ack_kind, response_kind) = stage.deadline_kinds();
     let due = open_due(state, response_kind);
     let calendar = &rules.calendar;
@@ -576,7 +600,7 @@ fn escalate_plan(
             kind: "complaint already at stage 2".into(),
         });
     }
-    let answered = state.events.iter().any(|e| {
+    let answered = state.events().any(|e| {
         matches!(
             e,
             Event::Responded {
@@ -634,9 +658,12 @@ pub(crate) fn open_stage2(
     let manager = rules.settings.routing.owner_for(None, Some("stage2"));
     plan.then(Step::SetStage(Stage::Stage2))
         .then(Step::SetStatus(CaseStatus::Open));
-    if let Some(manager) = &manager {
-        plan.then(Step::SetOwner(manager.clone()));
-    }
+    match &manager {
+        Some(manager) => plan.then(Step::SetOwner(manager.clone())),
+        None => plan.then(Step::Flag(
+            "stage 2 with no stage 2 manager configured (routing.manager): assign someone who did not handle stage 1 (Code 6.13)".into(),
+        )),
+    };
     plan.record(
         request.actor,
         Event::Escalated {

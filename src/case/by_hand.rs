@@ -244,10 +244,7 @@ fn correct_kind(
 
 /// Only a stage 1 complaint not yet answered can stop being a complaint; its stage 1 clocks stop.
 fn stop_being_a_complaint(plan: &mut Plan, state: &CaseState) -> Result<(), CaseError> {
-    let answered = state
-        .events
-        .iter()
-        .any(|e| matches!(e, Event::Responded { .. }));
+    let answered = state.events().any(|e| matches!(e, Event::Responded { .. }));
     if state.case.stage != Some(Stage::Stage1) || answered {
         return Err(CaseError::NoStage {
             reference: state.case.reference.clone(),

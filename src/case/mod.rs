@@ -49,6 +49,10 @@ pub enum CaseError {
         "case {0} has no stage 1 response yet: stage 2 reviews a stage 1 response; answer stage 1 first, or escalate with --force and the reason"
     )]
     NotYetAnswered(String),
+    #[error(
+        "case {reference}: {name} answered stage 1; the stage 2 response must come from a different person (Code 6.13)"
+    )]
+    SamePerson { reference: String, name: String },
     #[error("case {0} has already been acknowledged at this stage")]
     AlreadyAcknowledged(String),
     #[error("case {0} has no open response deadline to extend")]

@@ -333,6 +333,20 @@ url = "sqlite:///tmp/x.db"
     }
 
     #[test]
+    fn a_stage_2_manager_who_owns_stage_1_is_refused() {
+        let text = format!(
+            "{GOOD}\n[routing]\ncomplaints_manager = \"cm@example.test\"\nmanager = \"CM@example.test\"\n"
+        );
+        let err = Settings::from_toml(&text, Path::new("/")).expect_err("6.13");
+        assert!(err.to_string().contains("`routing.manager`"), "{err}");
+        assert!(err.to_string().contains("6.13"), "{err}");
+        let text = format!(
+            "{GOOD}\n[routing]\nmanager = \"head@example.test\"\n[routing.service_areas]\nRepairs = \"head@example.test\"\n"
+        );
+        assert!(Settings::from_toml(&text, Path::new("/")).is_err());
+    }
+
+    #[test]
     fn addresses_are_extracted() {
         assert_eq!(address_of("Team <a@b.org>").as_deref(), Some("a@b.org"));
         assert_eq!(address_of("a@b.org").as_deref(), Some("a@b.org"));

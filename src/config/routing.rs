@@ -26,11 +26,10 @@ pub struct RoutingSettings {
 impl RoutingSettings {
     /// Who owns a new case in `area` at `stage`.
     pub fn owner_for(&self, area: Option<&str>, stage: Option<&str>) -> Option<String> {
+        // Code 6.13: stage 2 goes to a different person from stage 1, so never falls back to a
+        // stage 1 owner.
         if stage == Some("stage2") {
-            return self
-                .manager
-                .clone()
-                .or_else(|| self.complaints_manager.clone());
+            return self.manager.clone();
         }
         area.and_then(|a| self.service_areas.get(a).cloned())
             .or_else(|| self.complaints_manager.clone())
@@ -116,9 +115,21 @@ pub(super) fn routing(raw: Option<RawRouting>) -> Result<RoutingSettings, Config
         let key = format!("routing.service_areas.\"{area}\"");
         service_areas.insert(area, address(&key, Some(to))?.unwrap_or_default());
     }
+    let complaints_manager = address("routing.complaints_manager", r.complaints_manager)?;
+    let manager = address("routing.manager", r.manager)?;
+    let stage1_owners = || complaints_manager.iter().chain(service_areas.values());
+    if let Some(manager) = &manager
+        && stage1_owners().any(|owner| owner.eq_ignore_ascii_case(manager))
+    {
+        return Err(invalid(
+            "routing.manager",
+            format!("{manager} also owns stage 1 complaints"),
+            "Code 6.13: stage 2 must be handled by a different person; name a manager who is not the complaints manager or a service area's owner",
+        ));
+    }
     Ok(RoutingSettings {
-        complaints_manager: address("routing.complaints_manager", r.complaints_manager)?,
-        manager: address("routing.manager", r.manager)?,
+        complaints_manager,
+        manager,
         service_areas,
         staff_domains: r
             .staff_domains

@@ -72,8 +72,7 @@ fn known_case(state: &CaseState, found_by: &str) -> KnownCase {
         found_by: found_by.to_string(),
         stage: stage.map(|s| s.as_str().to_string()),
         response_sent: state
-            .events
-            .iter()
+            .events()
             .any(|e| matches!(e, Event::Responded { stage: s, .. } if Some(*s) == stage)),
     }
 }

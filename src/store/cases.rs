@@ -8,7 +8,7 @@ use super::deadlines::deadlines_of;
 use super::events::events_of;
 use super::messages::{first_message_id, messages_of};
 use super::outbox::letters_of;
-use super::rows::{CASE_COLUMNS, CaseDetail, CaseRow, CaseState, NewCase, case_from_row};
+use super::rows::{CASE_COLUMNS, CaseDetail, CaseRow, CaseState, NewCase, Recorded, case_from_row};
 use super::{Store, StoreError, Tx, ts};
 use crate::case::model::{CaseKind, CaseStatus, Event, Stage};
 
@@ -222,15 +222,22 @@ async fn case_where(conn: &mut AnyConnection, key: Key<'_>) -> Result<Option<Cas
 }
 
 async fn state_of(conn: &mut AnyConnection, case: CaseRow) -> Result<CaseState, StoreError> {
-    let events = events_of(conn, case.id)
+    let history = events_of(conn, case.id)
         .await?
-        .iter()
-        .filter_map(super::rows::EventRow::event)
+        .into_iter()
+        .filter_map(|row| {
+            let event = row.event()?;
+            Some(Recorded {
+                at: row.at,
+                actor: row.actor,
+                event,
+            })
+        })
         .collect();
     Ok(CaseState {
         deadlines: deadlines_of(conn, case.id).await?,
         first_message_id: first_message_id(conn, case.id).await?,
-        events,
+        history,
         case,
     })
 }

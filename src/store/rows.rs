@@ -190,13 +190,22 @@ pub struct CaseDetail {
     pub letters: Vec<OutboxRow>,
 }
 
+/// One typed event on record, with who did it and when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub event: Event,
+}
+
 /// A case as the case core decides on it: its row, deadlines, typed history and the mail to
 /// thread letters to.
 #[derive(Debug, Clone)]
 pub struct CaseState {
     pub case: CaseRow,
     pub deadlines: Vec<DeadlineRow>,
-    pub events: Vec<Event>,
+    /// The record, oldest first (records this version does not know are left out).
+    pub history: Vec<Recorded>,
     /// The Message-ID of the customer's first mail on the case.
     pub first_message_id: Option<String>,
 }
@@ -246,4 +255,11 @@ pub struct NewLetter {
     pub body: String,
     pub in_reply_to: Option<String>,
     pub references: Option<String>,
+}
+
+impl CaseState {
+    /// What happened to the case, oldest first.
+    pub fn events(&self) -> impl DoubleEndedIterator<Item = &Event> {
+        self.history.iter().map(|r| &r.event)
+    }
 }

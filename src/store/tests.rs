@@ -600,7 +600,7 @@ async fn older_events_get_their_stage(store: Store) {
     }
     let mut tx = store.begin().await.expect("tx");
     let state = tx.case_state(1).await.expect("state");
-    assert_eq!(state.events.len(), 3, "old rows read back as typed events");
+    assert_eq!(state.history.len(), 3, "old rows read back as typed events");
 }
 
 mod older_events_get_their_stage_on {

@@ -345,3 +345,38 @@ async fn a_review_request_before_the_stage_1_response_joins_stage_1_on_fakes() {
     });
     assert!(forced);
 }
+
+/// Code 6.13: stage 2 is answered by a different person from stage 1; without a stage 2
+/// manager configured the case is flagged instead of staying with its stage 1 owner.
+#[tokio::test]
+async fn stage_2_is_answered_by_a_different_person_on_fakes() {
+    let mut world = FakeWorld::new("[routing]\ncomplaints_manager = \"cm@example.test\"\n").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let reference = complaint_at(&mut world, t0).await;
+    let app = &world.app;
+    let answer = response(Some(Outcome::NotUpheld));
+    actions::acknowledge(app, &reference, HANDLER, "u", "o", t0)
+        .await
+        .expect("acknowledged");
+    actions::respond(app, &reference, HANDLER, &answer, t0)
+        .await
+        .expect("stage 1");
+    actions::escalate(app, &reference, HANDLER, "phoned", false, t0)
+        .await
+        .expect("stage 2");
+    let case = app.store.case_by_reference(&reference).await;
+    let case = case.expect("read").expect("case");
+    assert_eq!(case.owner.as_deref(), Some("cm@example.test"));
+    assert!(
+        case.attention_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("6.13")),
+        "{:?}",
+        case.attention_reason
+    );
+    let same = actions::respond(app, &reference, "jo handler ", &answer, t0).await;
+    assert!(matches!(same, Err(CaseError::SamePerson { .. })));
+    actions::respond(app, &reference, "Head of Housing", &answer, t0)
+        .await
+        .expect("a different person");
+}

@@ -296,6 +296,8 @@ async fn outstanding_actions_are_reminded_until_done() {
         "We will finish it.",
         "--action",
         "Finish the fence|Grounds team|2027-01-08",
+        "--by",
+        "Head of Housing",
     ]));
     let detail: serde_json::Value = serde_json::from_str(&ok(&env.redress(&[
         "cases",

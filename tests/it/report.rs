@@ -137,6 +137,8 @@ async fn the_report_counts_what_happened_not_what_is_now() {
             "--remedy",
             "none",
             "--no-outstanding-actions",
+            "--by",
+            "Head of Housing",
         ],
     );
     act(
