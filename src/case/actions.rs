@@ -27,6 +27,8 @@ pub struct Response {
     pub actions: Vec<OutstandingAction>,
     /// The handler states there is nothing outstanding (so an empty list is a decision, not an omission).
     pub no_outstanding_actions: bool,
+    /// The complaint definition, where none was recorded at acknowledgement.
+    pub definition: Option<String>,
 }
 
 /// Why a response was refused.
@@ -139,6 +141,45 @@ fn not_the_stage1_responder(state: &CaseState, handler: &str) -> Result<(), Case
         }
         _ => Ok(()),
     }
+}
+
+/// Code 6.9 b / 6.19 b: the response restates the complaint as defined at acknowledgement
+/// (our understanding and the outcome sought), or as the handler defines it now.
+fn complaint_definition(
+    state: &CaseState,
+    stage: Stage,
+    response: &Response,
+) -> Result<String, CaseError> {
+    // This stage's definition first; at stage 2 without one, the complaint as defined at stage 1.
+    let defined = |at: Stage| {
+        state.events().rev().find_map(move |e| match e {
+            Event::Acknowledged {
+                stage: s,
+                understanding: Some(understanding),
+                outcome_sought,
+                ..
+            } if *s == at => Some(match outcome_sought {
+                Some(sought) => {
+                    format!("{understanding} The outcome you are looking for: {sought}")
+                }
+                None => understanding.clone(),
+            }),
+            _ => None,
+        })
+    };
+    let acknowledged = defined(stage).or_else(|| defined(Stage::Stage1));
+    let given = response
+        .definition
+        .as_ref()
+        .filter(|d| !d.trim().is_empty())
+        .cloned();
+    acknowledged
+        .or(given)
+        .ok_or(CaseError::Incomplete(IncompleteResponse {
+            missing: vec![
+                "the complaint definition (send the acknowledgement first, or give --definition)",
+            ],
+        }))
 }
 
 /// Whether the case was acknowledged at `stage`.
@@ -330,6 +371,7 @@ fn respond_plan(
     }
     let (ack_kind, response_kind) = stage.deadline_kinds();
     let due = open_due(state, response_kind);
+    let definition = complaint_definition(state, stage, response)?;
     let calendar = &rules.calendar;
     let final_stage = stage == Stage::Stage2;
     let actions: Vec<serde_json::Value> = response
@@ -350,7 +392,7 @@ fn respond_plan(
         handler,
         json!({
             "outcome": outcome.words(), "reasons": response.reasons, "remedy": response.remedy,
-            "final_stage": final_stage, "actions": actions,
+            "final_stage": final_stage, "actions": actions, "complaint_definition": definition,
         }),
         &format!(":{}", stage.as_str()),
     )?;

@@ -120,6 +120,11 @@ const TEMPLATES: &[(&str, &[Required])] = &[
         &[
             req("reference", "the case reference", true),
             req("stage_name", "the complaint stage", false),
+            req(
+                "complaint_definition",
+                "the complaint definition (Code 6.9 b / 6.19 b)",
+                false,
+            ),
             req("outcome", "the outcome of the complaint", false),
             req("reasons", "the reasons for the decisions made", false),
             req("remedy", "the remedy offered to put things right", false),
@@ -313,16 +318,10 @@ fn sample_context() -> BTreeMap<String, Value> {
         ("handler_name", "A. Handler"),
         ("reason", "We are waiting for a surveyor's report."),
         ("previous_due", "Monday 14 December 2026"),
-        ("stage_name", "stage 1"),
-        ("service_area", "Repairs"),
-        ("outcome", "upheld"),
-        ("reasons", "We did not attend when we said we would."),
-        ("remedy", "We will pay £50 compensation."),
-        ("understanding", "The boiler has failed twice."),
-        ("outcome_sought", "A new boiler."),
-        ("handler_name", "A. Handler"),
-        ("reason", "We are waiting for a surveyor's report."),
-        ("previous_due", "Monday 14 December 2026"),
+        (
+            "complaint_definition",
+            "The boiler has failed twice; the outcome sought is a new boiler.",
+        ),
     ] {
         ctx.insert(key.to_string(), Value::from(value));
     }

@@ -151,9 +151,11 @@ async fn with_letter(app: &App, command: CaseCommand, now: DateTime<Utc>) -> Res
             remedy,
             actions,
             no_outstanding_actions,
+            definition,
             by,
         } => {
             let response = Response {
+                definition,
                 outcome: outcome.as_deref().map(parse_outcome).transpose()?,
                 reasons,
                 remedy,

@@ -153,6 +153,9 @@ pub enum CaseCommand {
         /// State that nothing is outstanding.
         #[arg(long)]
         no_outstanding_actions: bool,
+        /// The complaint definition (Code 6.9 b), where the acknowledgement did not record one.
+        #[arg(long)]
+        definition: Option<String>,
         #[arg(long, default_value = "Complaints Team")]
         by: String,
     },

@@ -21,6 +21,7 @@ fn response(outcome: Option<Outcome>) -> Response {
         remedy: "A new boiler and £50 for the inconvenience.".into(),
         actions: Vec::new(),
         no_outstanding_actions: true,
+        definition: Some("The boiler was not repaired; a repair is sought.".into()),
     }
 }
 
@@ -82,6 +83,15 @@ async fn a_complaint_goes_through_both_stages_on_fakes() {
     let subjects: Vec<&str> = letters.iter().map(|m| m.subject.as_str()).collect();
     assert_eq!(letters.len(), 4, "{subjects:?}");
     assert!(letters.iter().all(|m| m.subject.contains(&reference)));
+    let stage1 = letters.last().expect("the response");
+    assert!(
+        stage1.text_body.contains("No heating") && stage1.text_body.contains("A repair"),
+        "6.9 b: the response restates the complaint as defined at acknowledgement"
+    );
+    assert!(
+        !stage1.text_body.contains("telling us why"),
+        "6.12: a review is never conditional on a reason"
+    );
 
     // The customer answers the response and asks for a review: stage 2, owned by the manager.
     let stage1_response = letters.last().and_then(|m| m.message_id.clone());
@@ -262,6 +272,13 @@ async fn an_acknowledgement_never_sent_counts_as_late_on_fakes() {
     actions::acknowledge(app, &acknowledged, HANDLER, "Fence", "Repair", day1)
         .await
         .expect("acknowledged");
+    // Code 6.9 b: without an acknowledgement there is no definition unless the handler gives one.
+    let undefined = Response {
+        definition: None,
+        ..response(Some(Outcome::Upheld))
+    };
+    let refused = actions::respond(app, &unacknowledged, HANDLER, &undefined, day1).await;
+    assert!(matches!(refused, Err(CaseError::Incomplete(_))));
     for reference in [&unacknowledged, &acknowledged] {
         actions::respond(
             app,

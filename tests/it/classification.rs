@@ -117,6 +117,8 @@ async fn a_review_request_opens_stage_2_with_its_receipt() {
         "We will pay £40 for the delay.",
         "--action",
         "Finish the repair|Repairs team|2026-12-18",
+        "--definition",
+        "The repair was not finished; you want it finished.",
     ]));
     ok(&env.redress(&["run", "--once"]));
     let mails = env.wait_for_mails(&env.customer, "INBOX", 2).await;
