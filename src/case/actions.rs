@@ -143,6 +143,36 @@ fn not_the_stage1_responder(state: &CaseState, handler: &str) -> Result<(), Case
     }
 }
 
+/// A response meets the stage's response deadline; an acknowledgement never sent is never
+/// recorded as met (6.2 / 6.11): it counts as late.
+fn close_stage_deadlines(plan: &mut Plan, state: &CaseState, stage: Stage) {
+    let (ack_kind, response_kind) = stage.deadline_kinds();
+    if !acknowledged(state, stage) {
+        plan.then(Step::CloseDeadline {
+            kind: ack_kind,
+            end: DeadlineEnd::Missed,
+        });
+    }
+    plan.then(Step::CloseDeadline {
+        kind: response_kind,
+        end: DeadlineEnd::Met,
+    });
+}
+
+/// The actions promised in a response, as the letter lists them.
+fn promised_actions(rules: &Rules, actions: &[OutstandingAction]) -> Vec<serde_json::Value> {
+    let calendar = &rules.calendar;
+    actions
+        .iter()
+        .map(|a| {
+            json!({
+                "what": a.what, "owner": a.owner,
+                "due": rules.letter_date(calendar.close_of_business(a.due)),
+            })
+        })
+        .collect()
+}
+
 /// Code 6.9 b / 6.19 b: the response restates the complaint as defined at acknowledgement
 /// (our understanding and the outcome sought), or as the handler defines it now.
 fn complaint_definition(
@@ -369,21 +399,11 @@ fn respond_plan(
     if stage == Stage::Stage2 {
         not_the_stage1_responder(state, handler)?;
     }
-    let (ack_kind, response_kind) = stage.deadline_kinds();
-    let due = open_due(state, response_kind);
+    let due = open_due(state, stage.deadline_kinds().1);
     let definition = complaint_definition(state, stage, response)?;
     let calendar = &rules.calendar;
     let final_stage = stage == Stage::Stage2;
-    let actions: Vec<serde_json::Value> = response
-        .actions
-        .iter()
-        .map(|a| {
-            json!({
-                "what": a.what, "owner": a.owner,
-                "due": rules.letter_date(calendar.close_of_business(a.due)),
-            })
-        })
-        .collect();
+    let actions = promised_actions(rules, &response.actions);
     let letter = handler_letter(
         state,
         rules,
@@ -397,17 +417,7 @@ fn respond_plan(
         &format!(":{}", stage.as_str()),
     )?;
     let mut plan = Plan::on(state.case.id);
-    // An acknowledgement never sent is never recorded as met (6.2 / 6.11): it counts as late.
-    if !acknowledged(state, stage) {
-        plan.then(Step::CloseDeadline {
-            kind: ack_kind,
-            end: DeadlineEnd::Missed,
-        });
-    }
-    plan.then(Step::CloseDeadline {
-        kind: response_kind,
-        end: DeadlineEnd::Met,
-    });
+    close_stage_deadlines(&mut plan, state, stage);
     plan.record(
         handler,
         Event::Responded {

@@ -75,6 +75,7 @@ async fn apply_step(
         Step::ClearStage => tx.set_stage(id, None).await?,
         Step::SetKind(kind) => tx.set_kind(id, *kind).await?,
         Step::SetArea(area) => tx.set_service_area(id, area).await?,
+        Step::SetHazard(hazard) => tx.set_hazard(id, hazard).await?,
         Step::SetStatus(status) => tx.set_status(id, *status).await?,
         Step::SetOwner(owner) => tx.set_owner(id, owner).await?,
         Step::Flag(reason) => tx.flag_case(id, reason, now).await?,

@@ -103,6 +103,15 @@ impl Calendar {
         }
     }
 
+    /// The same calendar without the landlord's own closures: statutory clocks (Awaab's Law)
+    /// count weekends and bank holidays only.
+    pub fn without_closures(&self) -> Calendar {
+        Calendar {
+            closures: BTreeMap::new(),
+            ..self.clone()
+        }
+    }
+
     /// The time zone days are counted in.
     pub fn time_zone(&self) -> Tz {
         self.tz

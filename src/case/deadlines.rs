@@ -40,6 +40,9 @@ pub struct DeadlinePolicy {
     pub awaab_investigation_days: u32,
     pub awaab_summary_days: u32,
     pub awaab_safety_work_days: u32,
+    /// Awaab's Law came into force on 27 October 2025: hazards reported before get no statutory
+    /// clock (they are still flagged and triaged).
+    pub awaab_start: chrono::NaiveDate,
 }
 
 impl Default for DeadlinePolicy {
@@ -58,6 +61,7 @@ impl Default for DeadlinePolicy {
             awaab_investigation_days: 10,
             awaab_summary_days: 3,
             awaab_safety_work_days: 5,
+            awaab_start: chrono::NaiveDate::from_ymd_opt(2025, 10, 27).unwrap_or_default(),
         }
     }
 }
@@ -146,7 +150,7 @@ pub struct Deadline {
     pub rule: String,
 }
 
-/// How serious a possible damp/mould hazard is (Awaab's Law).
+/// How serious a hazard is (Awaab's Law).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HazardSeverity {
     Emergency,
@@ -338,63 +342,63 @@ impl DeadlinePolicy {
         })
     }
 
-    /// Awaab's Law deadlines for a possible damp/mould hazard reported at `reported_at`.
-    /// These run on their own clock beside the complaint's.
+    /// Awaab's Law's first clock for a hazard reported at `reported_at` (Hazards in Social Housing
+    /// (Prescribed Requirements) (England) Regulations 2025): an emergency is investigated and
+    /// made safe within 24 hours (hours, not working days); a significant hazard is investigated
+    /// within 10 working days. Statutory clocks ignore the landlord's own closures. Nothing for a
+    /// report before the law's start.
     pub fn awaab(
         &self,
         calendar: &Calendar,
         severity: HazardSeverity,
         reported_at: DateTime<Utc>,
     ) -> Vec<Deadline> {
-        match severity {
-            HazardSeverity::Emergency => vec![Deadline {
+        if calendar.local_date(reported_at) < self.awaab_start {
+            return Vec::new();
+        }
+        let statutory = calendar.without_closures();
+        vec![match severity {
+            HazardSeverity::Emergency => Deadline {
                 kind: DeadlineKind::AwaabEmergencyMakeSafe,
                 due_at: reported_at + Duration::hours(i64::from(self.awaab_emergency_hours)),
                 rule: format!(
                     "Awaab's Law: emergency hazard, investigate and make safe within {} hours",
                     self.awaab_emergency_hours
                 ),
-            }],
-            HazardSeverity::Significant => {
-                let investigation =
-                    calendar.deadline_after(reported_at, self.awaab_investigation_days);
-                let mut deadlines = vec![Deadline {
-                    kind: DeadlineKind::AwaabInvestigation,
-                    due_at: investigation,
-                    rule: format!(
-                        "Awaab's Law: significant hazard, investigate within {} working days",
-                        self.awaab_investigation_days
-                    ),
-                }];
-                deadlines.extend(self.after_investigation(calendar, investigation));
-                deadlines
-            }
-        }
+            },
+            HazardSeverity::Significant => Deadline {
+                kind: DeadlineKind::AwaabInvestigation,
+                due_at: statutory.deadline_after(reported_at, self.awaab_investigation_days),
+                rule: format!(
+                    "Awaab's Law: significant hazard, investigate within {} working days",
+                    self.awaab_investigation_days
+                ),
+            },
+        }]
     }
 
-    /// The written summary and safety work deadlines after an investigation concluded at `investigated_at`.
+    /// The clocks that start when an investigation is recorded as concluded at `concluded_at`:
+    /// a written summary to the resident within 3 working days, and safety work begun within 5.
     pub fn after_investigation(
         &self,
         calendar: &Calendar,
-        investigated_at: DateTime<Utc>,
+        concluded_at: DateTime<Utc>,
     ) -> Vec<Deadline> {
-        let day = calendar.local_date(investigated_at);
+        let statutory = calendar.without_closures();
         vec![
             Deadline {
                 kind: DeadlineKind::AwaabWrittenSummary,
-                due_at: calendar
-                    .close_of_business(calendar.add_working_days(day, self.awaab_summary_days)),
+                due_at: statutory.deadline_after(concluded_at, self.awaab_summary_days),
                 rule: format!(
-                    "Awaab's Law: written summary within {} working days of the investigation",
+                    "Awaab's Law: written summary within {} working days of the investigation concluding",
                     self.awaab_summary_days
                 ),
             },
             Deadline {
                 kind: DeadlineKind::AwaabSafetyWork,
-                due_at: calendar
-                    .close_of_business(calendar.add_working_days(day, self.awaab_safety_work_days)),
+                due_at: statutory.deadline_after(concluded_at, self.awaab_safety_work_days),
                 rule: format!(
-                    "Awaab's Law: safety work within {} working days of the investigation",
+                    "Awaab's Law: safety work begun within {} working days of the investigation concluding",
                     self.awaab_safety_work_days
                 ),
             },
@@ -618,13 +622,64 @@ mod tests {
             utc("2026-12-07T17:00:00Z")
         );
         assert_eq!(
-            due(&significant, DeadlineKind::AwaabWrittenSummary),
-            utc("2026-12-10T17:00:00Z")
+            significant.len(),
+            1,
+            "the later clocks wait for the investigation"
+        );
+        // They run from the recorded conclusion, not from the investigation's deadline.
+        let after = policy.after_investigation(&cal, utc("2026-11-25T15:00:00Z"));
+        assert_eq!(
+            due(&after, DeadlineKind::AwaabWrittenSummary),
+            utc("2026-11-30T17:00:00Z")
         );
         assert_eq!(
-            due(&significant, DeadlineKind::AwaabSafetyWork),
-            utc("2026-12-14T17:00:00Z")
+            due(&after, DeadlineKind::AwaabSafetyWork),
+            utc("2026-12-02T17:00:00Z")
         );
+    }
+
+    /// Statutory clocks ignore the landlord's own closures; reports before 27 October 2025 get none.
+    #[test]
+    fn awaabs_law_ignores_closures_and_starts_on_27_october_2025() {
+        use crate::case::calendar::Calendar;
+        use std::collections::BTreeMap;
+        let policy = DeadlinePolicy::default();
+        let england = calendar();
+        let closures: BTreeMap<_, _> = (24..=30)
+            .map(|d| {
+                let day = chrono::NaiveDate::from_ymd_opt(2026, 11, d).expect("day");
+                (day, "office move".to_string())
+            })
+            .collect();
+        let closed = Calendar::new(
+            england.time_zone(),
+            chrono::NaiveTime::from_hms_opt(17, 0, 0).expect("time"),
+            england.holidays().clone(),
+            closures,
+        );
+        let significant = |cal: &Calendar| {
+            due(
+                &policy.awaab(
+                    cal,
+                    HazardSeverity::Significant,
+                    utc("2026-11-23T10:00:00Z"),
+                ),
+                DeadlineKind::AwaabInvestigation,
+            )
+        };
+        assert_eq!(significant(&closed), significant(&england));
+        let before = policy.awaab(
+            &england,
+            HazardSeverity::Emergency,
+            utc("2025-10-26T10:00:00Z"),
+        );
+        assert!(before.is_empty());
+        let on = policy.awaab(
+            &england,
+            HazardSeverity::Emergency,
+            utc("2025-10-27T10:00:00Z"),
+        );
+        assert_eq!(on.len(), 1);
     }
 
     #[test]

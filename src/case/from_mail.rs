@@ -75,9 +75,54 @@ pub fn plan(rules: &Rules, arrival: &Arrival<'_>) -> MailPlan {
         (Kind::ReviewRequest, Some(state)) => review_requested(&mut plan, rules, arrival, state),
         _ => return open_from_mail(rules, arrival),
     };
+    if let Some(state) = arrival.known
+        && matches!(kind, Kind::Reply | Kind::ReviewRequest)
+    {
+        hazard_reported(&mut plan, rules, arrival, state);
+    }
     MailPlan::Case {
         plan,
         kind: as_kind,
+    }
+}
+
+/// How grave a case's hazard is: none, significant, emergency.
+fn gravity(hazard: Option<&str>) -> u8 {
+    match hazard {
+        Some(h) if h.contains("emergency") => 2,
+        Some(h) if h.contains("significant") => 1,
+        _ => 0,
+    }
+}
+
+/// Awaab's Law: a later mail reporting a hazard graver than the case's gets its clock and, for a
+/// possible emergency, a person the same day.
+fn hazard_reported(plan: &mut Plan, rules: &Rules, arrival: &Arrival<'_>, state: &CaseState) {
+    let Some(hazard) = arrival.decision.hazard else {
+        return;
+    };
+    let name = hazard_name(hazard);
+    if gravity(Some(name)) <= gravity(state.case.hazard.as_deref()) {
+        return;
+    }
+    plan.then(Step::SetHazard(name.into())).record(
+        "redress",
+        Event::HazardReported {
+            hazard: name.into(),
+            message_row: arrival.message_row,
+            reasons: arrival.decision.reasons.clone(),
+        },
+    );
+    let severity = match hazard {
+        Hazard::PossibleEmergency => HazardSeverity::Emergency,
+        Hazard::PossibleSignificant => HazardSeverity::Significant,
+    };
+    let policy = &rules.settings.deadlines;
+    let deadlines = policy.awaab(&rules.calendar, severity, arrival.received_at);
+    plan.steps
+        .extend(deadlines.into_iter().map(Step::SetDeadline));
+    if let Some(reason) = emergency_attention(arrival.decision) {
+        plan.then(Step::Flag(format!("{reason} (reported in a later mail)")));
     }
 }
 
@@ -212,7 +257,7 @@ fn review_requested(
 /// A possible emergency hazard is for a person to look at today.
 pub(crate) fn emergency_attention(decision: &Decision) -> Option<String> {
     (decision.hazard == Some(Hazard::PossibleEmergency)).then(|| {
-        "possible Awaab's Law emergency (damp or mould with a sign of danger): look at it today"
+        "possible Awaab's Law emergency hazard: look at it today (triage it with `case triage`)"
             .to_string()
     })
 }

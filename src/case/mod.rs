@@ -15,6 +15,7 @@ pub mod calendar;
 pub mod deadlines;
 pub mod delivery;
 pub mod from_mail;
+pub mod hazard;
 pub mod letters;
 pub mod model;
 pub mod plan;
@@ -53,6 +54,8 @@ pub enum CaseError {
         "case {reference}: {name} answered stage 1; the stage 2 response must come from a different person (Code 6.13)"
     )]
     SamePerson { reference: String, name: String },
+    #[error("case {0} has no hazard on record (triage it first)")]
+    NoHazard(String),
     #[error("case {0} has already been acknowledged at this stage")]
     AlreadyAcknowledged(String),
     #[error("case {0} has no open response deadline to extend")]

@@ -328,6 +328,66 @@ impl Channel {
     }
 }
 
+/// A person's triage of a possible Awaab's Law hazard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Triage {
+    /// Investigate and make safe within 24 hours.
+    Emergency,
+    /// Investigate within 10 working days; summary and safety work follow the investigation.
+    Significant,
+    /// Not a hazard under Awaab's Law (the reason is recorded).
+    NotAHazard,
+}
+
+impl Triage {
+    /// Parses `emergency`, `significant` or `none`.
+    pub fn parse(text: &str) -> Option<Triage> {
+        match text.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "emergency" => Some(Triage::Emergency),
+            "significant" => Some(Triage::Significant),
+            "none" | "not-a-hazard" => Some(Triage::NotAHazard),
+            _ => None,
+        }
+    }
+
+    /// What the case's hazard reads once triaged.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Triage::Emergency => "emergency",
+            Triage::Significant => "significant",
+            Triage::NotAHazard => "none",
+        }
+    }
+}
+
+/// A step in dealing with a hazard, recorded by a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HazardStep {
+    /// The investigation concluded: the summary and safety-work clocks start now.
+    Investigated,
+    /// The written summary went to the resident.
+    SummarySent,
+    /// The emergency was made safe.
+    MadeSafe,
+    /// Safety work began.
+    WorksStarted,
+}
+
+impl HazardStep {
+    /// Parses `investigated`, `summary-sent`, `made-safe` or `works-started`.
+    pub fn parse(text: &str) -> Option<HazardStep> {
+        match text.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "investigated" => Some(HazardStep::Investigated),
+            "summary-sent" => Some(HazardStep::SummarySent),
+            "made-safe" => Some(HazardStep::MadeSafe),
+            "works-started" => Some(HazardStep::WorksStarted),
+            _ => None,
+        }
+    }
+}
+
 /// Why a case moved to stage 2: a mailed request (its message and the rules that fired) or a
 /// handler's note of a request made another way.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -366,6 +426,20 @@ pub enum Event {
         channel: Channel,
         received_at: DateTime<Utc>,
         text: String,
+    },
+    /// A possible Awaab's Law hazard found in a later mail on the case.
+    HazardReported {
+        hazard: String,
+        message_row: i64,
+        reasons: Vec<String>,
+    },
+    HazardTriaged {
+        triage: Triage,
+        reason: String,
+    },
+    HazardProgress {
+        step: HazardStep,
+        notes: String,
     },
     /// A handler corrected what the classifier (or a person) decided: `what` is `kind` or
     /// `service_area`.

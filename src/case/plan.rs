@@ -81,6 +81,8 @@ pub enum Step {
     ClearStage,
     SetKind(CaseKind),
     SetArea(String),
+    /// The case's hazard: detected (`possible_emergency`, `possible_significant`) or triaged.
+    SetHazard(String),
     SetStatus(CaseStatus),
     SetOwner(String),
     /// Flags the case for a person, with the reason (recorded as an event).
@@ -99,7 +101,8 @@ pub enum Step {
         kind: DeadlineKind,
         end: DeadlineEnd,
     },
-    /// Closes every open deadline but the outstanding actions (the case closed).
+    /// Closes every open deadline but the outstanding actions and Awaab's Law's clocks, which
+    /// belong to the promise and the hazard, not the complaint (the case closed).
     CloseCaseDeadlines,
     /// Marks an outstanding action done.
     CompleteAction {

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::case::ActionReport;
 use crate::case::actions::{self, Response};
 use crate::case::by_hand::{self, Correction, TakenComplaint};
+use crate::case::hazard;
 use crate::case::model::{Finding, FindingArea, Outcome, OutstandingAction};
 use crate::clock::Clock;
 
@@ -93,6 +94,14 @@ async fn record_only(app: &App, command: CaseCommand, now: DateTime<Utc>) -> Res
             let report = actions::note(app, &reference, &by, &text, now).await?;
             format!("note added to {}", report.reference)
         }
+        other => return ends_and_hazards(app, other, now).await,
+    };
+    Ok(Recorded::Done(message))
+}
+
+/// Closing a case, restricting a sender, and Awaab's Law's hazard records.
+async fn ends_and_hazards(app: &App, command: CaseCommand, now: DateTime<Utc>) -> Result<Recorded> {
+    let message = match command {
         CaseCommand::Close {
             reference,
             reason,
@@ -112,6 +121,28 @@ async fn record_only(app: &App, command: CaseCommand, now: DateTime<Utc>) -> Res
             format!(
                 "{address} restricted until {until}: mail is recorded and goes to {contact}, with no automatic reply"
             )
+        }
+        CaseCommand::Triage {
+            reference,
+            triage,
+            reason,
+            by,
+        } => {
+            let report = hazard::triage(app, &reference, &by, triage, &reason, now).await?;
+            format!(
+                "{}: hazard triaged as {}",
+                report.reference,
+                triage.as_str()
+            )
+        }
+        CaseCommand::Hazard {
+            reference,
+            step,
+            notes,
+            by,
+        } => {
+            let report = hazard::progress(app, &reference, &by, step, &notes, now).await?;
+            format!("{}: {step:?} recorded", report.reference)
         }
         other => return Ok(Recorded::WithLetter(other)),
     };
@@ -164,6 +195,17 @@ async fn with_letter(app: &App, command: CaseCommand, now: DateTime<Utc>) -> Res
             };
             actions::respond(app, &reference, &by, &response, now).await?
         }
+        other => open_or_correct(app, other, now).await?,
+    })
+}
+
+/// A complaint taken by phone, letter or in person, and corrections of what a case is.
+async fn open_or_correct(
+    app: &App,
+    command: CaseCommand,
+    now: DateTime<Utc>,
+) -> Result<ActionReport> {
+    Ok(match command {
         CaseCommand::Open {
             channel,
             name,
@@ -198,7 +240,7 @@ async fn with_letter(app: &App, command: CaseCommand, now: DateTime<Utc>) -> Res
             };
             by_hand::correct(app, &reference, &by, &correction, &reason, now).await?
         }
-        other => anyhow::bail!("{other:?} writes no letter"),
+        other => anyhow::bail!("{other:?} is not a case action"),
     })
 }
 

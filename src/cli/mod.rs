@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 
 use crate::app::{App, Rules};
-use crate::case::model::{CaseKind, Channel};
+use crate::case::model::{CaseKind, Channel, HazardStep, Triage};
 use crate::clock::Clock;
 use crate::daemon;
 use crate::deliver::outbox::SmtpSender;
@@ -33,6 +33,16 @@ pub struct Cli {
 
 fn parse_channel(text: &str) -> Result<Channel, String> {
     Channel::parse(text).ok_or_else(|| format!("`{text}`: use phone, letter, in-person or email"))
+}
+
+fn parse_triage(text: &str) -> Result<Triage, String> {
+    Triage::parse(text).ok_or_else(|| format!("`{text}`: use emergency, significant or none"))
+}
+
+fn parse_hazard_step(text: &str) -> Result<HazardStep, String> {
+    HazardStep::parse(text).ok_or_else(|| {
+        format!("`{text}`: use investigated, summary-sent, made-safe or works-started")
+    })
 }
 
 fn parse_kind(text: &str) -> Result<CaseKind, String> {
@@ -224,6 +234,28 @@ pub enum CaseCommand {
         /// Why (kept on the record).
         #[arg(long)]
         reason: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Awaab's Law: triage a possible hazard (emergency: 24 hours; significant: 10 working days to investigate; none).
+    Triage {
+        reference: String,
+        /// emergency, significant or none.
+        #[arg(value_parser = parse_triage)]
+        triage: Triage,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Awaab's Law: record a step (investigated starts the summary and safety-work clocks).
+    Hazard {
+        reference: String,
+        /// investigated, summary-sent, made-safe or works-started.
+        #[arg(value_parser = parse_hazard_step)]
+        step: HazardStep,
+        #[arg(long, default_value = "")]
+        notes: String,
         #[arg(long, default_value = "Complaints Team")]
         by: String,
     },

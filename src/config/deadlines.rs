@@ -8,7 +8,7 @@
 
 use serde::Deserialize;
 
-use super::{ConfigError, invalid};
+use super::{ConfigError, invalid, parse_date};
 use crate::case::deadlines::{AcknowledgementMode, DeadlinePolicy};
 
 #[derive(Debug, Default, Deserialize)]
@@ -27,6 +27,7 @@ pub(super) struct RawDeadlines {
     awaab_investigation_days: Option<u32>,
     awaab_summary_days: Option<u32>,
     awaab_safety_work_days: Option<u32>,
+    awaab_start: Option<String>,
 }
 
 /// A number of days (or hours) from 1 up to `max`, or the default when not set.
@@ -57,8 +58,13 @@ pub(super) fn build(raw: RawDeadlines) -> Result<DeadlinePolicy, ConfigError> {
             ));
         }
     };
+    let awaab_start = match raw.awaab_start.as_deref() {
+        Some(text) => parse_date(text, "deadlines.awaab_start")?,
+        None => d.awaab_start,
+    };
     let mut policy = DeadlinePolicy {
         acknowledgement,
+        awaab_start,
         feedback_stage: raw.feedback_stage.unwrap_or(d.feedback_stage),
         ..d
     };

@@ -79,7 +79,9 @@ pub enum Robot {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Hazard {
-    /// Damp or mould with a sign of emergency: a person looks at it the same day.
+    /// An emergency hazard of any kind (gas, live wiring, collapse, an insecure home, a fire door
+    /// that will not close, no heat for a vulnerable resident) or damp and mould with a sign of
+    /// danger: a person looks at it the same day.
     PossibleEmergency,
     /// Damp or mould reported.
     PossibleSignificant,
@@ -144,6 +146,9 @@ struct SignalRules {
 struct HazardRules {
     damp_mould: Vec<String>,
     emergency: Vec<String>,
+    emergency_hazards: Vec<String>,
+    no_heat: Vec<String>,
+    vulnerable: Vec<String>,
 }
 
 /// A named list of patterns compiled into one `RegexSet`.
@@ -238,6 +243,9 @@ pub struct Classifier {
     themes: Vec<(String, Rule)>,
     damp_mould: Rule,
     emergency: Rule,
+    emergency_hazards: Rule,
+    no_heat: Rule,
+    vulnerable: Rule,
 }
 
 /// Removes quoted earlier mail: `>` lines, and everything from an attribution line
@@ -306,6 +314,12 @@ impl Classifier {
             themes: named_rules("themes", &file.themes)?,
             damp_mould: Rule::new("hazard.damp_mould", &file.hazard.damp_mould)?,
             emergency: Rule::new("hazard.emergency", &file.hazard.emergency)?,
+            emergency_hazards: Rule::new(
+                "hazard.emergency_hazards",
+                &file.hazard.emergency_hazards,
+            )?,
+            no_heat: Rule::new("hazard.no_heat", &file.hazard.no_heat)?,
+            vulnerable: Rule::new("hazard.vulnerable", &file.hazard.vulnerable)?,
         })
     }
 
@@ -340,6 +354,11 @@ impl Classifier {
         let dissatisfied = self.dissatisfaction.fired(&text);
         if let Some(case) = known_case {
             (decision.kind, decision.reasons) = self.about_a_case(mail, case);
+            // A later mail on a case may report a hazard too (Awaab's Law).
+            if let Some((hazard, reasons)) = self.hazard(&strip_quoted(&mail.text_body)) {
+                decision.hazard = Some(hazard);
+                decision.reasons.extend(reasons);
+            }
             return decision;
         }
         (decision.kind, decision.reasons) = self.new_matter(&text, dissatisfied);
@@ -416,6 +435,40 @@ impl Classifier {
     }
 
     /// Service area, themes, hazard and representative flags for a new case.
+    /// A possible Awaab's Law hazard in `text`, and why: an emergency of any kind; no heat or hot
+    /// water for a vulnerable resident; damp or mould with a sign of danger; else damp or mould.
+    pub fn hazard(&self, text: &str) -> Option<(Hazard, Vec<String>)> {
+        let emergency = self.emergency_hazards.fired(text);
+        if !emergency.is_empty() {
+            let mut reasons = vec![
+                "an emergency hazard: possible Awaab's Law emergency, a person must look today"
+                    .to_string(),
+            ];
+            reasons.extend(emergency);
+            return Some((Hazard::PossibleEmergency, reasons));
+        }
+        let (no_heat, vulnerable) = (self.no_heat.fired(text), self.vulnerable.fired(text));
+        if !no_heat.is_empty() && !vulnerable.is_empty() {
+            let mut reasons = vec![
+                "no heating or hot water for a vulnerable resident: possible Awaab's Law emergency, a person must look today".to_string(),
+            ];
+            reasons.extend(no_heat);
+            reasons.extend(vulnerable);
+            return Some((Hazard::PossibleEmergency, reasons));
+        }
+        if !self.damp_mould.is_match(text) {
+            return None;
+        }
+        let signs = self.emergency.fired(text);
+        if signs.is_empty() {
+            let reason = "damp or mould reported: possible Awaab's Law hazard".to_string();
+            return Some((Hazard::PossibleSignificant, vec![reason]));
+        }
+        let mut reasons = vec!["damp or mould with a sign of emergency: possible Awaab's Law emergency, a person must look today".to_string()];
+        reasons.extend(signs);
+        Some((Hazard::PossibleEmergency, reasons))
+    }
+
     /// What a complaint taken by phone, letter or in person is about: its service area, themes,
     /// a possible Awaab's Law hazard and whether it is made for someone else.
     pub fn describe_complaint(&self, text: &str) -> Decision {
@@ -447,20 +500,9 @@ impl Classifier {
             .filter(|(_, rule)| rule.is_match(text))
             .map(|(name, _)| name.clone())
             .collect();
-        if self.damp_mould.is_match(text) {
-            let emergency = self.emergency.fired(text);
-            if emergency.is_empty() {
-                decision.hazard = Some(Hazard::PossibleSignificant);
-                decision
-                    .reasons
-                    .push("damp or mould reported: possible Awaab's Law hazard".into());
-            } else {
-                decision.hazard = Some(Hazard::PossibleEmergency);
-                decision
-                    .reasons
-                    .push("damp or mould with a sign of emergency: possible Awaab's Law emergency, a person must look today".into());
-                decision.reasons.extend(emergency);
-            }
+        if let Some((hazard, reasons)) = self.hazard(text) {
+            decision.hazard = Some(hazard);
+            decision.reasons.extend(reasons);
         }
         let representative = self.representative.fired(text);
         if !representative.is_empty() {
@@ -601,6 +643,34 @@ mod tests {
     fn classifier() -> Classifier {
         Classifier::new("example.org", "complaints@example.org", RULES)
             .expect("shipped rules compile")
+    }
+
+    /// Awaab's Law's first phase: emergency hazards of every kind, and significant damp and mould.
+    #[test]
+    fn awaab_hazards_of_every_kind_are_recognised() {
+        let c = classifier();
+        let kind = |text: &str| c.hazard(&text.to_lowercase()).map(|(h, _)| h);
+        for emergency in [
+            "There is a strong smell of gas in the kitchen.",
+            "The socket in the hall is sparking and there are exposed live wires.",
+            "Part of the bedroom ceiling has collapsed.",
+            "My front door lock is broken and I cannot lock the flat.",
+            "The fire door on our landing will not close.",
+            "We have no heating and my mother is 87 years old.",
+            "There is black mould and my baby keeps coughing.",
+        ] {
+            assert_eq!(
+                kind(emergency),
+                Some(Hazard::PossibleEmergency),
+                "{emergency}"
+            );
+        }
+        assert_eq!(
+            kind("There is mould in the bathroom."),
+            Some(Hazard::PossibleSignificant)
+        );
+        assert_eq!(kind("The heating is not working."), None, "not on its own");
+        assert_eq!(kind("The fence panel is loose."), None);
     }
 
     fn mail(headers: &str, body: &str) -> ParsedMail {

@@ -169,6 +169,11 @@ impl Tx {
         self.set_column(case_id, "kind", Some(kind.as_str())).await
     }
 
+    /// Records a case's hazard, detected or triaged.
+    pub async fn set_hazard(&mut self, case_id: i64, hazard: &str) -> Result<(), StoreError> {
+        self.set_column(case_id, "hazard", Some(hazard)).await
+    }
+
     /// Corrects a case's service area.
     pub async fn set_service_area(&mut self, case_id: i64, area: &str) -> Result<(), StoreError> {
         self.set_column(case_id, "service_area", Some(area)).await

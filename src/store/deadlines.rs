@@ -77,13 +77,14 @@ impl Tx {
         Ok(done.rows_affected())
     }
 
-    /// Closes every open deadline of a case except the outstanding actions promised in responses.
+    /// Closes every open deadline of a case except the outstanding actions promised in responses
+    /// and Awaab's Law's clocks (they belong to the hazard, not the complaint).
     pub async fn close_case_deadlines(
         &mut self,
         case_id: i64,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE deadlines SET status = 'closed', closed_at = $1 WHERE case_id = $2 AND status = 'open' AND kind <> 'outstanding_action'")
+        sqlx::query("UPDATE deadlines SET status = 'closed', closed_at = $1 WHERE case_id = $2 AND status = 'open' AND kind <> 'outstanding_action' AND kind NOT LIKE 'awaab%'")
             .bind(ts(now))
             .bind(case_id)
             .execute(self.conn())

@@ -46,7 +46,7 @@ fn stage_of(value: Option<String>) -> Result<Option<Stage>, StoreError> {
 
 impl Store {
     /// Open deadlines due by `horizon`, soonest first: of open cases, plus the outstanding actions
-    /// promised in a response (they outlive the case).
+    /// promised in a response and Awaab's Law's clocks (they outlive the complaint).
     pub async fn open_deadlines_due_by(
         &self,
         horizon: DateTime<Utc>,
@@ -54,7 +54,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT d.id, d.case_id, d.kind, d.due_at, d.rule, c.reference, c.stage, c.customer_name, c.subject, c.owner
              FROM deadlines d JOIN cases c ON c.id = d.case_id
-             WHERE d.status = 'open' AND (c.status = 'open' OR d.kind = 'outstanding_action') AND d.due_at <= $1
+             WHERE d.status = 'open' AND (c.status = 'open' OR d.kind = 'outstanding_action' OR d.kind LIKE 'awaab%') AND d.due_at <= $1
              ORDER BY d.due_at, d.id",
         )
         .bind(ts(horizon))

@@ -397,3 +397,146 @@ async fn stage_2_is_answered_by_a_different_person_on_fakes() {
         .await
         .expect("a different person");
 }
+
+/// Awaab's Law: a significant hazard's later clocks start from the recorded investigation, and
+/// they outlive the complaint: answering and closing it leaves them running.
+#[tokio::test]
+async fn awaabs_law_clocks_follow_the_hazard_not_the_complaint_on_fakes() {
+    use redress::case::hazard;
+    use redress::case::model::{HazardStep, Triage};
+    let mut world = FakeWorld::new("").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let raw = complaint(
+        &world.customer,
+        &world.complaints,
+        "mould@example.test",
+        "Mould",
+        "There is mould on the bedroom wall and nobody has come.",
+    );
+    world.mailbox.deliver(&raw, t0);
+    world.pass(t0).await;
+    let reference = world.app.store.list_cases(1).await.expect("list")[0]
+        .reference
+        .clone();
+    let app = &world.app;
+    let open_kinds = |detail: &redress::store::CaseDetail| -> Vec<String> {
+        detail
+            .deadlines
+            .iter()
+            .filter(|d| d.status == "open" && d.kind.as_str().starts_with("awaab"))
+            .map(|d| d.kind.to_string())
+            .collect()
+    };
+    let detail = app.store.case_detail(&reference).await.expect("detail");
+    assert_eq!(open_kinds(&detail), ["awaab_investigation"]);
+    assert_eq!(detail.case.hazard.as_deref(), Some("possible_significant"));
+
+    hazard::triage(
+        app,
+        &reference,
+        HANDLER,
+        Triage::Significant,
+        "Black mould, bedroom",
+        t0,
+    )
+    .await
+    .expect("triaged");
+    let concluded = at("2026-11-25T15:00:00Z");
+    hazard::progress(
+        app,
+        &reference,
+        HANDLER,
+        HazardStep::Investigated,
+        "Surveyed",
+        concluded,
+    )
+    .await
+    .expect("investigated");
+    let detail = app.store.case_detail(&reference).await.expect("detail");
+    let due = |kind: &str| {
+        detail
+            .deadlines
+            .iter()
+            .find(|d| d.kind == kind && d.status == "open")
+            .map(|d| d.due_at)
+    };
+    assert_eq!(
+        due("awaab_written_summary"),
+        Some(at("2026-11-30T17:00:00Z"))
+    );
+    assert_eq!(due("awaab_safety_work"), Some(at("2026-12-02T17:00:00Z")));
+
+    actions::close(app, &reference, HANDLER, "Resolved", concluded)
+        .await
+        .expect("closed");
+    let detail = app.store.case_detail(&reference).await.expect("detail");
+    assert_eq!(
+        open_kinds(&detail),
+        ["awaab_written_summary", "awaab_safety_work"],
+        "closing the complaint leaves the hazard's clocks running"
+    );
+    let reminded = app
+        .store
+        .open_deadlines_due_by(at("2026-12-31T00:00:00Z"))
+        .await
+        .expect("due");
+    assert_eq!(reminded.len(), 2, "and still reminded");
+    for step in [HazardStep::SummarySent, HazardStep::WorksStarted] {
+        hazard::progress(app, &reference, HANDLER, step, "", concluded)
+            .await
+            .expect("recorded");
+    }
+    let detail = app.store.case_detail(&reference).await.expect("detail");
+    assert!(open_kinds(&detail).is_empty());
+}
+
+/// A later mail reporting an emergency hazard on a case gets the 24-hour clock and a person.
+#[tokio::test]
+async fn a_hazard_in_a_later_mail_gets_its_clock_on_fakes() {
+    use redress::case::hazard;
+    use redress::case::model::Triage;
+    let mut world = FakeWorld::new("").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let reference = complaint_at(&mut world, t0).await;
+    let t1 = t0 + Duration::hours(3);
+    let reply = format!(
+        "From: <{customer}>\r\nTo: <{complaints}>\r\nSubject: Re: {reference}\r\nMessage-ID: <gas-{customer}>\r\n\r\nThere is now a strong smell of gas in the kitchen.\r\n",
+        customer = world.customer,
+        complaints = world.complaints,
+    );
+    world.mailbox.deliver(reply.as_bytes(), t1);
+    world.pass(t1).await;
+    let app = &world.app;
+    let detail = app.store.case_detail(&reference).await.expect("detail");
+    assert_eq!(detail.case.hazard.as_deref(), Some("possible_emergency"));
+    assert!(detail.case.needs_attention);
+    let make_safe = detail
+        .deadlines
+        .iter()
+        .find(|d| d.kind == "awaab_emergency_make_safe")
+        .expect("24-hour clock");
+    assert_eq!(
+        make_safe.due_at,
+        t1 + Duration::hours(24),
+        "hours from the report"
+    );
+
+    hazard::triage(
+        app,
+        &reference,
+        HANDLER,
+        Triage::NotAHazard,
+        "A neighbour's cooker",
+        t1,
+    )
+    .await
+    .expect("triaged");
+    let detail = app.store.case_detail(&reference).await.expect("detail");
+    assert!(
+        detail
+            .deadlines
+            .iter()
+            .all(|d| !d.kind.as_str().starts_with("awaab") || d.status != "open")
+    );
+    assert_eq!(detail.case.hazard.as_deref(), Some("none"));
+}

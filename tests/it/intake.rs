@@ -89,11 +89,10 @@ async fn a_complaint_gets_a_receipt_with_its_reference() {
         [
             "stage1_acknowledgement",
             "stage1_response",
-            "awaab_investigation",
-            "awaab_written_summary",
-            "awaab_safety_work"
+            "awaab_investigation"
         ],
-        "the complaint's deadlines, and Awaab's Law's on their own clock for a mould report"
+        "the complaint's deadlines, and Awaab's Law's investigation on its own clock for a mould \
+         report (the summary and safety work follow the recorded investigation)"
     );
     assert_eq!(detail.case.hazard.as_deref(), Some("possible_significant"));
     assert!(

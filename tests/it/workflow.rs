@@ -566,3 +566,69 @@ async fn a_phoned_complaint_and_a_service_request_that_becomes_one() {
     env.wait_for_subject(&other, "INBOX", "received your complaint")
         .await;
 }
+
+/// Awaab's Law from the command line: a possible emergency is triaged, made safe, and stays on
+/// record with its reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hazard_is_triaged_and_made_safe_from_the_command_line() {
+    let env = TestEnv::new();
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("wires-{}", env.customer),
+            "Wiring",
+            "The socket in my kitchen is sparking and there are exposed live wires.",
+        ),
+        Some(at("2026-11-23T09:00:00Z")),
+    )
+    .await;
+    ok(&env.redress(&["--now", "2026-11-23T09:10:00Z", "run", "--once"]));
+    let reference = env.reference_by_subject("Wiring");
+    let detail: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "show", &reference, "--json"])))
+            .expect("json");
+    assert_eq!(detail["hazard"], "possible_emergency");
+    assert_eq!(detail["needs_attention"], true);
+    let out = ok(&env.redress(&[
+        "case",
+        "triage",
+        &reference,
+        "emergency",
+        "--reason",
+        "Live wiring in the kitchen",
+        "--by",
+        "Pat",
+    ]));
+    assert!(out.contains("hazard triaged as emergency"), "{out}");
+    let refused = env.redress(&["case", "triage", &reference, "urgent", "--reason", "x"]);
+    assert!(!refused.status.success());
+    ok(&env.redress(&[
+        "case",
+        "hazard",
+        &reference,
+        "made-safe",
+        "--notes",
+        "Isolated",
+    ]));
+    let detail: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "show", &reference, "--json"])))
+            .expect("json");
+    assert_eq!(detail["hazard"], "emergency");
+    let make_safe = detail["deadlines"]
+        .as_array()
+        .expect("deadlines")
+        .iter()
+        .find(|d| d["kind"] == "awaab_emergency_make_safe")
+        .expect("24-hour clock")
+        .clone();
+    assert_eq!(make_safe["status"], "met");
+    assert_eq!(make_safe["due_at"], "2026-11-24T09:00:00Z");
+    let kinds: Vec<&str> = detail["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"hazard_triaged") && kinds.contains(&"hazard_progress"));
+}
