@@ -263,7 +263,7 @@ fn stop_being_a_complaint(plan: &mut Plan, state: &CaseState) -> Result<(), Case
 }
 
 /// Stage 1 from now: the Code's clock starts when the dissatisfaction is expressed (1.2).
-fn become_a_complaint(
+pub(crate) fn become_a_complaint(
     plan: &mut Plan,
     state: &CaseState,
     rules: &Rules,

@@ -67,6 +67,9 @@ pub fn plan(rules: &Rules, arrival: &Arrival<'_>) -> MailPlan {
         (Kind::Reply | Kind::ReviewRequest, Some(_)) if arrival.handling.staff => {
             staff_correspondence(&mut plan, arrival)
         }
+        (Kind::Reply, Some(state)) if becomes_a_complaint(rules, arrival, state) => {
+            complaint_now(&mut plan, rules, arrival, state)
+        }
         (Kind::Reply | Kind::ReviewRequest, Some(state))
             if kind == Kind::Reply || arrival.handling.point_of_contact.is_some() =>
         {
@@ -219,6 +222,55 @@ fn customer_wrote(plan: &mut Plan, arrival: &Arrival<'_>, state: &CaseState) -> 
         },
     );
     arrival.decision.kind.as_str()
+}
+
+/// A resident's later mail on a service request, feedback or compliment that expresses
+/// dissatisfaction or asks to complain (Code 1.2–1.6).
+fn becomes_a_complaint(rules: &Rules, arrival: &Arrival<'_>, state: &CaseState) -> bool {
+    let not_yet = matches!(
+        state.case.kind,
+        CaseKind::ServiceRequest | CaseKind::Feedback | CaseKind::Compliment
+    );
+    not_yet
+        && state.case.status == crate::case::model::CaseStatus::Open
+        && arrival.handling.automatic_replies
+        && !rules.classifier.wants_to_complain(arrival.mail).is_empty()
+}
+
+/// The case becomes a stage 1 complaint received now, with its own receipt and deadlines.
+fn complaint_now(
+    plan: &mut Plan,
+    rules: &Rules,
+    arrival: &Arrival<'_>,
+    state: &CaseState,
+) -> &'static str {
+    let mut reasons = vec![format!(
+        "a {} on which the resident expressed dissatisfaction: now a complaint (Code 1.2-1.6)",
+        state.case.kind
+    )];
+    reasons.extend(rules.classifier.wants_to_complain(arrival.mail));
+    plan.then(Step::SetKind(CaseKind::Complaint)).record(
+        "redress",
+        Event::Corrected {
+            what: "kind".into(),
+            from: Some(state.case.kind.to_string()),
+            to: Some(CaseKind::Complaint.to_string()),
+            reason: reasons.join("; "),
+        },
+    );
+    crate::case::by_hand::become_a_complaint(plan, state, rules, "redress", arrival.received_at);
+    let mail = arrival.mail;
+    plan.record(
+        "customer",
+        Event::CorrespondenceReceived {
+            message_row: arrival.message_row,
+            from: mail.from.as_ref().map(|f| f.address.clone()),
+            subject: mail.subject.clone(),
+            attachments: mail.attachments.len(),
+            reasons,
+        },
+    );
+    Kind::Complaint.as_str()
 }
 
 /// Where a letter answering `mail` threads.

@@ -469,6 +469,16 @@ impl Classifier {
         Some((Hazard::PossibleEmergency, reasons))
     }
 
+    /// Why a later mail on a case that is not a complaint makes it one (Code 1.2–1.6: a service
+    /// request or feedback turns into a complaint when the resident expresses dissatisfaction or
+    /// asks to complain): the rules that fired on their own new words, if any.
+    pub fn wants_to_complain(&self, mail: &ParsedMail) -> Vec<String> {
+        let body = strip_quoted(&mail.text_body);
+        let mut fired = self.dissatisfaction.fired(&body);
+        fired.extend(self.escalation.fired(&body));
+        fired
+    }
+
     /// What a complaint taken by phone, letter or in person is about: its service area, themes,
     /// a possible Awaab's Law hazard and whether it is made for someone else.
     pub fn describe_complaint(&self, text: &str) -> Decision {

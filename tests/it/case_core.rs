@@ -540,3 +540,56 @@ async fn a_hazard_in_a_later_mail_gets_its_clock_on_fakes() {
     );
     assert_eq!(detail.case.hazard.as_deref(), Some("none"));
 }
+
+/// Code 1.2–1.6: a service request becomes a complaint when the resident expresses
+/// dissatisfaction on it; stage 1 starts from that mail, with its own receipt.
+#[tokio::test]
+async fn a_service_request_becomes_a_complaint_when_the_resident_is_unhappy_on_fakes() {
+    use redress::case::model::CaseKind;
+    let mut world = FakeWorld::new("").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let raw = complaint(
+        &world.customer,
+        &world.complaints,
+        "bin@example.test",
+        "Recycling bin",
+        "Please could you arrange a new recycling bin for my flat.",
+    );
+    world.mailbox.deliver(&raw, t0);
+    world.pass(t0).await;
+    let case = &world.app.store.list_cases(1).await.expect("list")[0];
+    assert_eq!(case.kind, CaseKind::ServiceRequest);
+    let reference = case.reference.clone();
+    let t1 = at("2026-11-30T10:00:00Z");
+    let reply = format!(
+        "From: <{customer}>\r\nTo: <{complaints}>\r\nSubject: Re: {reference}\r\nMessage-ID: <unhappy-{customer}>\r\n\r\nA week later and nobody came. I am very unhappy.\r\n",
+        customer = world.customer,
+        complaints = world.complaints,
+    );
+    world.mailbox.deliver(reply.as_bytes(), t1);
+    world.pass(t1).await;
+    let detail = world
+        .app
+        .store
+        .case_detail(&reference)
+        .await
+        .expect("detail");
+    assert_eq!(detail.case.kind, CaseKind::Complaint);
+    assert_eq!(detail.case.stage, Some(Stage::Stage1));
+    let ack = detail
+        .deadlines
+        .iter()
+        .find(|d| d.kind == "stage1_acknowledgement")
+        .expect("stage 1 deadlines");
+    assert_eq!(
+        ack.due_at,
+        at("2026-12-07T17:00:00Z"),
+        "from the mail that made it one"
+    );
+    let letters = world.sender.to(&world.customer);
+    assert!(
+        letters
+            .iter()
+            .any(|m| m.subject.contains("received your complaint"))
+    );
+}
