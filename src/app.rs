@@ -106,10 +106,21 @@ pub struct App {
 }
 
 impl App {
-    /// Connects to the database and applies migrations.
+    /// Connects to the database and applies migrations; every event written is stamped with
+    /// the account running redress.
     pub async fn start(rules: Rules) -> Result<App, AppError> {
         let store = Store::connect(&rules.settings.database_url).await?;
         store.migrate().await?;
+        let store = store.acting_as(&operator());
         Ok(App { rules, store })
     }
+}
+
+/// The account acting: the person behind `sudo`, else the login running redress.
+pub fn operator() -> String {
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| "redress".into())
 }

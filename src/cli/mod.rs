@@ -674,8 +674,17 @@ fn print_case(app: &App, detail: &CaseDetail, clock: &Clock) {
     }
     println!("\nevents:");
     for e in &detail.events {
+        // A replayed action (`--now`) shows when and by which account it was really recorded.
+        let replayed = match (e.recorded_at, &e.recorded_by) {
+            (Some(real), by) if (real - e.at).num_minutes().abs() > 1 => format!(
+                "  [recorded {} by {}]",
+                rules.calendar_time(real),
+                by.as_deref().unwrap_or("?")
+            ),
+            _ => String::new(),
+        };
         println!(
-            "  {}  {:<24} by {:<9} {}",
+            "  {}  {:<24} by {:<9} {}{replayed}",
             rules.calendar_time(e.at),
             e.kind,
             e.actor,

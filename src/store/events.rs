@@ -9,7 +9,8 @@ use super::{StoreError, Tx, ts};
 use crate::case::model::{Event, Stage};
 
 impl Tx {
-    /// Appends an event to a case's record.
+    /// Appends an event to a case's record: `at` is when it happened (the clock's time, `--now`
+    /// in a replay), and the real time of writing and the acting account are stamped beside it.
     pub async fn insert_event(
         &mut self,
         case_id: i64,
@@ -18,8 +19,9 @@ impl Tx {
         event: &Event,
     ) -> Result<(), StoreError> {
         let (kind, detail) = event.to_parts();
+        let operator = self.operator.to_string();
         sqlx::query(
-            "INSERT INTO events (case_id, at, kind, actor, detail, stage) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO events (case_id, at, kind, actor, detail, stage, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(case_id)
         .bind(ts(at))
@@ -27,6 +29,8 @@ impl Tx {
         .bind(actor)
         .bind(detail.to_string())
         .bind(event.stage().map(Stage::as_str))
+        .bind(ts(Utc::now()))
+        .bind(operator)
         .execute(self.conn())
         .await?;
         Ok(())
@@ -39,7 +43,7 @@ pub(super) async fn events_of(
     case_id: i64,
 ) -> Result<Vec<EventRow>, StoreError> {
     let rows =
-        sqlx::query("SELECT at, kind, actor, detail FROM events WHERE case_id = $1 ORDER BY id")
+        sqlx::query("SELECT at, kind, actor, detail, recorded_at, recorded_by FROM events WHERE case_id = $1 ORDER BY id")
             .bind(case_id)
             .fetch_all(conn)
             .await?;

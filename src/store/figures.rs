@@ -60,7 +60,7 @@ impl Store {
         since: DateTime<Utc>,
     ) -> Result<Vec<Event>, StoreError> {
         let rows = sqlx::query(
-            "SELECT at, kind, actor, detail FROM events WHERE kind = $1 AND stage = $2 AND at >= $3",
+            "SELECT at, kind, actor, detail, recorded_at, recorded_by FROM events WHERE kind = $1 AND stage = $2 AND at >= $3",
         )
         .bind(kind)
         .bind(stage.as_str())
@@ -108,7 +108,7 @@ impl Store {
                 overdue_deadlines: Vec::new(),
             });
         }
-        for row in sqlx::query("SELECT case_id, at, kind, actor, detail FROM events ORDER BY id")
+        for row in sqlx::query("SELECT case_id, at, kind, actor, detail, recorded_at, recorded_by FROM events ORDER BY id")
             .fetch_all(&self.pool)
             .await?
         {

@@ -12,6 +12,7 @@
 //! [`senders`] (restrictions and mailbox state).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
@@ -59,25 +60,30 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Who is writing (the account running redress), stamped on every event.
+    operator: Arc<str>,
 }
 
 /// A write transaction on the store: everything a change does is written through one.
 #[derive(Debug)]
-pub struct Tx(sqlx::Transaction<'static, sqlx::Any>);
+pub struct Tx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    operator: Arc<str>,
+}
 
 impl Tx {
     /// Makes every write in the transaction permanent.
     pub async fn commit(self) -> Result<(), StoreError> {
-        Ok(self.0.commit().await?)
+        Ok(self.tx.commit().await?)
     }
 
     /// Undoes every write in the transaction.
     pub async fn rollback(self) -> Result<(), StoreError> {
-        Ok(self.0.rollback().await?)
+        Ok(self.tx.rollback().await?)
     }
 
     fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.0
+        &mut self.tx
     }
 }
 
@@ -127,7 +133,11 @@ impl Store {
             })
             .connect(&url)
             .await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            operator: Arc::from("redress"),
+        })
     }
 
     /// Applies the schema migrations for this backend.
@@ -141,6 +151,14 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The same store, stamping `operator` (the account acting) on every event it writes.
+    pub fn acting_as(self, operator: &str) -> Store {
+        Store {
+            operator: Arc::from(operator),
+            ..self
+        }
     }
 
     /// Which database this is.
@@ -161,10 +179,14 @@ impl Store {
 
     /// Starts a write transaction (`BEGIN IMMEDIATE` on SQLite, so writers queue instead of failing).
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(Tx(match self.backend {
+        let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
-        }))
+        };
+        Ok(Tx {
+            tx,
+            operator: self.operator.clone(),
+        })
     }
 
     /// Closes every connection.

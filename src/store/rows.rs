@@ -72,6 +72,10 @@ pub struct EventRow {
     pub kind: String,
     pub actor: String,
     pub detail: serde_json::Value,
+    /// When it was really written (differs from `at` in a replay with `--now`).
+    pub recorded_at: Option<DateTime<Utc>>,
+    /// The account that wrote it.
+    pub recorded_by: Option<String>,
 }
 
 impl EventRow {
@@ -83,11 +87,14 @@ impl EventRow {
 
 pub(super) fn event_from_row(row: &AnyRow) -> Result<EventRow, StoreError> {
     let detail: String = row.try_get("detail")?;
+    let recorded_at: Option<i64> = row.try_get("recorded_at")?;
     Ok(EventRow {
         at: from_ts(row.try_get("at")?),
         kind: row.try_get("kind")?,
         actor: row.try_get("actor")?,
         detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+        recorded_at: recorded_at.map(from_ts),
+        recorded_by: row.try_get("recorded_by")?,
     })
 }
 

@@ -632,3 +632,54 @@ async fn a_hazard_is_triaged_and_made_safe_from_the_command_line() {
         .collect();
     assert!(kinds.contains(&"hazard_triaged") && kinds.contains(&"hazard_progress"));
 }
+
+/// An action taken with `--now` keeps its stated time and is stamped with the real time of
+/// recording and the account that ran it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replayed_action_is_recorded_as_such() {
+    let env = TestEnv::new();
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("replay-{}", env.customer),
+            "Replay",
+            "Nobody came.",
+        ),
+        None,
+    )
+    .await;
+    ok(&env.redress(&["run", "--once"]));
+    let reference = env.reference_by_subject("Replay");
+    ok(&env.redress(&[
+        "--now",
+        "2026-01-05T10:00:00Z",
+        "case",
+        "note",
+        &reference,
+        "Called back",
+        "--by",
+        "Pat",
+    ]));
+    let detail: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "show", &reference, "--json"])))
+            .expect("json");
+    let note = detail["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["kind"] == "note")
+        .expect("note")
+        .clone();
+    assert_eq!(note["at"], "2026-01-05T10:00:00Z");
+    assert_eq!(note["actor"], "Pat");
+    let recorded: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(note["recorded_at"].clone()).expect("recorded_at");
+    assert!(
+        (chrono::Utc::now() - recorded).num_minutes().abs() < 5,
+        "the real time"
+    );
+    assert_eq!(note["recorded_by"], redress::app::operator().as_str());
+    let text = ok(&env.redress(&["cases", "show", &reference]));
+    assert!(text.contains("[recorded "), "{text}");
+}
