@@ -805,6 +805,50 @@ pub async fn action_done(
     .await
 }
 
+/// Records when the matter complained about happened. Code section 2 (exclusions): complaints
+/// are accepted within 12 months of the issue occurring or the resident becoming aware of it, so
+/// an older matter is flagged for a person to decide: accept it, or refuse it with that reason.
+pub async fn matter_date(
+    app: &App,
+    reference: &str,
+    handler: &str,
+    happened_on: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<ActionReport, CaseError> {
+    act(app, reference, "dated", now, |state, rules| {
+        let mut plan = Plan::on(state.case.id);
+        dated(
+            &mut plan,
+            rules,
+            handler,
+            happened_on,
+            state.case.received_at,
+        );
+        Ok(plan)
+    })
+    .await
+}
+
+/// Records the matter's date and flags it when it is over 12 months before the complaint.
+pub(crate) fn dated(
+    plan: &mut Plan,
+    rules: &Rules,
+    handler: &str,
+    happened_on: NaiveDate,
+    received_at: DateTime<Utc>,
+) {
+    plan.record(handler, Event::MatterDated { happened_on });
+    let received = rules.calendar.local_date(received_at);
+    let limit = received
+        .checked_sub_months(chrono::Months::new(12))
+        .unwrap_or(received);
+    if happened_on < limit {
+        plan.then(Step::Flag(format!(
+            "the matter happened on {happened_on}, more than 12 months before the complaint: decide whether to accept it, or refuse it with that reason (Code section 2)"
+        )));
+    }
+}
+
 /// Restricts a sender under the unacceptable-behaviour policy until `until`: their mail is still
 /// recorded and goes to `contact`, but gets no automatic reply.
 pub async fn restrict(

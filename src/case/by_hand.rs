@@ -30,6 +30,8 @@ pub struct TakenComplaint {
     pub received_at: DateTime<Utc>,
     /// The service area, when the handler knows it; else it is read from the text.
     pub service_area: Option<String>,
+    /// When the matter happened, when the resident says.
+    pub happened_on: Option<chrono::NaiveDate>,
 }
 
 /// Opens a stage 1 complaint a handler took by phone, letter or in person: the same deadlines,
@@ -108,6 +110,9 @@ fn open_plan(rules: &Rules, handler: &str, taken: &TakenComplaint, email: Option
     );
     if let Some(reason) = attention {
         plan.record("redress", Event::NeedsAttention { reason });
+    }
+    if let Some(day) = taken.happened_on {
+        super::actions::dated(&mut plan, rules, handler, day, taken.received_at);
     }
     let deadlines = new_deadlines(rules, &decision, taken.received_at);
     let letter = email.map(|to| {

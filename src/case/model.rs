@@ -427,6 +427,10 @@ pub enum Event {
         received_at: DateTime<Utc>,
         text: String,
     },
+    /// When the matter complained about happened (or the resident became aware of it).
+    MatterDated {
+        happened_on: NaiveDate,
+    },
     /// A possible Awaab's Law hazard found in a later mail on the case.
     HazardReported {
         hazard: String,

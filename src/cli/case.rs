@@ -94,6 +94,14 @@ async fn record_only(app: &App, command: CaseCommand, now: DateTime<Utc>) -> Res
             let report = actions::note(app, &reference, &by, &text, now).await?;
             format!("note added to {}", report.reference)
         }
+        CaseCommand::Happened {
+            reference,
+            date,
+            by,
+        } => {
+            let report = actions::matter_date(app, &reference, &by, date, now).await?;
+            format!("{}: the matter happened on {date}", report.reference)
+        }
         other => return ends_and_hazards(app, other, now).await,
     };
     Ok(Recorded::Done(message))
@@ -214,9 +222,11 @@ async fn open_or_correct(
             text,
             received,
             area,
+            happened,
             by,
         } => {
             let taken = TakenComplaint {
+                happened_on: happened,
                 channel,
                 name,
                 email,

@@ -220,6 +220,9 @@ pub enum CaseCommand {
         /// The service area, when known (otherwise read from the text).
         #[arg(long)]
         area: Option<String>,
+        /// When the matter happened (YYYY-MM-DD); over 12 months before is flagged for a decision.
+        #[arg(long, value_parser = parse_date)]
+        happened: Option<NaiveDate>,
         #[arg(long, default_value = "Complaints Team")]
         by: String,
     },
@@ -256,6 +259,14 @@ pub enum CaseCommand {
         step: HazardStep,
         #[arg(long, default_value = "")]
         notes: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Record when the matter happened; over 12 months before the complaint is flagged for a decision.
+    Happened {
+        reference: String,
+        #[arg(value_parser = parse_date)]
+        date: NaiveDate,
         #[arg(long, default_value = "Complaints Team")]
         by: String,
     },

@@ -593,3 +593,33 @@ async fn a_service_request_becomes_a_complaint_when_the_resident_is_unhappy_on_f
             .any(|m| m.subject.contains("received your complaint"))
     );
 }
+
+/// Code section 2: a matter more than 12 months before the complaint is flagged for a decision.
+#[tokio::test]
+async fn an_old_matter_is_flagged_for_a_decision_on_fakes() {
+    let mut world = FakeWorld::new("").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let reference = complaint_at(&mut world, t0).await;
+    let app = &world.app;
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+    actions::matter_date(app, &reference, HANDLER, day("2025-12-01"), t0)
+        .await
+        .expect("dated");
+    let case = app.store.case_by_reference(&reference).await;
+    assert!(
+        !case.expect("read").expect("case").needs_attention,
+        "within 12 months"
+    );
+    actions::matter_date(app, &reference, HANDLER, day("2025-11-01"), t0)
+        .await
+        .expect("dated");
+    let case = app.store.case_by_reference(&reference).await;
+    let case = case.expect("read").expect("case");
+    assert!(
+        case.attention_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("more than 12 months")),
+        "{:?}",
+        case.attention_reason
+    );
+}

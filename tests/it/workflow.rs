@@ -503,11 +503,22 @@ async fn a_phoned_complaint_and_a_service_request_that_becomes_one() {
         "2026-11-23T10:00:00Z",
         "--area",
         "Repairs",
+        "--happened",
+        "2025-06-01",
         "--by",
         "Pat",
     ]));
     assert!(out.contains("opened"), "{out}");
     let phoned = env.reference_by_subject("Nobody came to fix the leak");
+    let detail: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "show", &phoned, "--json"])))
+            .expect("json");
+    assert!(
+        detail["attention_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("more than 12 months")),
+        "an old matter is flagged: {detail}"
+    );
     ok(&env.redress(&["--now", "2026-11-23T11:00:00Z", "run", "--once"]));
     let receipt = env.wait_for_subject(&env.customer, "INBOX", &phoned).await;
     assert!(
