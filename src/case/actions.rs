@@ -779,7 +779,7 @@ pub async fn action_done(
     deadline_id: i64,
     now: DateTime<Utc>,
 ) -> Result<ActionReport, CaseError> {
-    act(app, reference, "action done", now, |state, _| {
+    act(app, reference, "action done", now, |state, rules| {
         let action = state
             .deadlines
             .iter()
@@ -800,6 +800,23 @@ pub async fn action_done(
                 action: action.rule.clone(),
             },
         );
+        // Code 6.9 / 6.19: outstanding actions are tracked and the resident kept informed.
+        if state.case.customer_address.is_some() {
+            let what = action
+                .rule
+                .split_once(": ")
+                .map_or(action.rule.as_str(), |(_, what)| what);
+            let stage = state.case.stage.unwrap_or(Stage::Stage1);
+            plan.then(handler_letter(
+                state,
+                rules,
+                "action_done",
+                stage,
+                handler,
+                json!({ "action": what }),
+                &format!(":{deadline_id}"),
+            )?);
+        }
         Ok(plan)
     })
     .await

@@ -127,8 +127,10 @@ async fn letter_step(
     let case = Some((applied.case_id, applied.reference.as_str()));
     match queue(tx, rules, case, letter, now).await {
         Ok(queued) => {
-            for (message_id, newly) in queued.into_iter().filter(|_| letter.record) {
-                applied.letters_queued += usize::from(newly);
+            // Recorded only when newly queued: a letter already queued under its key is not new.
+            let new = queued.into_iter().filter(|(_, newly)| *newly);
+            for (message_id, _) in new.filter(|_| letter.record) {
+                applied.letters_queued += 1;
                 let event = Event::LetterQueued {
                     letter: letter.template.to_string(),
                     message_id,

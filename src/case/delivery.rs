@@ -4,10 +4,15 @@
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
-use super::plan::{IfUnwritten, Outgoing, Plan, Step};
+use serde_json::json;
+
+use super::apply::object;
+use super::plan::{IfUnwritten, Outgoing, Plan, Step, Thread};
+use crate::app::Rules;
 use crate::case::deadlines::{AcknowledgementMode, DeadlineKind};
 use crate::case::model::{Event, Stage};
 use crate::store::OutboxRow;
+use crate::store::reminders::DueDeadline;
 
 /// A letter of the case's was accepted by the mail server.
 ///
@@ -69,11 +74,16 @@ pub struct Reminder<'a> {
     pub to: Vec<String>,
     /// The reminder template's variables.
     pub context: Map<String, Value>,
+    /// A letter telling the resident their response is late, when it is.
+    pub resident_update: Option<Outgoing>,
 }
 
 /// Queues a reminder to each recipient once per deadline, kind and day, and records it.
 pub fn reminder(reminder: Reminder<'_>) -> Plan {
     let mut plan = Plan::on(reminder.case_id);
+    if let Some(update) = reminder.resident_update {
+        plan.then(Step::Letter(update));
+    }
     plan.then(Step::Letter(Outgoing {
         template: "reminder",
         kind: format!("reminder_{}", reminder.kind),
@@ -98,4 +108,32 @@ pub fn reminder(reminder: Reminder<'_>) -> Plan {
         },
     );
     plan
+}
+
+/// Keeping residents informed: once a stage response is overdue, the resident is told it is late
+/// and that their handler knows (once per deadline).
+pub fn late_update(rules: &Rules, deadline: &DueDeadline) -> Option<Outgoing> {
+    let stage = match deadline.kind {
+        DeadlineKind::Stage1Response => Stage::Stage1,
+        DeadlineKind::Stage2Response => Stage::Stage2,
+        _ => return None,
+    };
+    let to = deadline.customer_address.clone()?;
+    let org = &rules.settings.organisation;
+    let context = object(json!({
+        "customer_name": deadline.customer_name.as_deref().unwrap_or("customer"),
+        "organisation_name": org.name,
+        "complaints_address": org.complaints_address,
+        "ombudsman_contact": org.ombudsman_contact,
+        "stage_name": stage.words(),
+        "previous_due": rules.letter_date(deadline.due_at),
+    }));
+    Some(Outgoing::to_customer(
+        "late_update",
+        to,
+        context,
+        &format!(":{}", deadline.id),
+        Thread::default(),
+        IfUnwritten::Refuse,
+    ))
 }

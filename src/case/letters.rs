@@ -136,6 +136,25 @@ const TEMPLATES: &[(&str, &[Required])] = &[
         ],
     ),
     (
+        "late_update",
+        &[
+            req("reference", "the case reference", true),
+            req("previous_due", "the date the response was due", false),
+            req(
+                "ombudsman_contact",
+                "the Housing Ombudsman's contact details",
+                false,
+            ),
+        ],
+    ),
+    (
+        "action_done",
+        &[
+            req("reference", "the case reference", true),
+            req("action", "the action that was done", false),
+        ],
+    ),
+    (
         "notice",
         &[
             req("reference", "the case reference", true),
@@ -318,6 +337,7 @@ fn sample_context() -> BTreeMap<String, Value> {
         ("handler_name", "A. Handler"),
         ("reason", "We are waiting for a surveyor's report."),
         ("previous_due", "Monday 14 December 2026"),
+        ("action", "Replace the boiler (Repairs team)"),
         (
             "complaint_definition",
             "The boiler has failed twice; the outcome sought is a new boiler.",

@@ -180,7 +180,11 @@ fn reminder<'a>(
         "overdue_days": overdue_days,
         "days_left": calendar.working_days_left(now, deadline.due_at).max(0),
     });
+    let resident_update = (kind == ReminderKind::Overdue)
+        .then(|| delivery::late_update(rules, deadline))
+        .flatten();
     Reminder {
+        resident_update,
         case_id: deadline.case_id,
         deadline_id: deadline.id,
         deadline: deadline.kind,

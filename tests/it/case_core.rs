@@ -623,3 +623,53 @@ async fn an_old_matter_is_flagged_for_a_decision_on_fakes() {
         case.attention_reason
     );
 }
+
+/// Keeping residents informed: an overdue response gets the resident an update (once), and a
+/// promised action marked done gets them a letter saying so.
+#[tokio::test]
+async fn residents_are_told_when_a_response_is_late_and_an_action_done_on_fakes() {
+    let mut world = FakeWorld::new("").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let reference = complaint_at(&mut world, t0).await;
+    // The provisional stage 1 response is due 14 December; two overdue mornings pass.
+    world.pass(at("2026-12-15T09:00:00Z")).await;
+    world.pass(at("2026-12-16T09:00:00Z")).await;
+    let late: Vec<_> = world
+        .sender
+        .to(&world.customer)
+        .into_iter()
+        .filter(|m| m.subject.contains("our response is late"))
+        .collect();
+    assert_eq!(late.len(), 1, "told once");
+    assert!(late[0].text_body.contains("Monday 14 December 2026"));
+
+    let app = &world.app;
+    let mut answer = response(Some(Outcome::Upheld));
+    answer.actions = vec![
+        redress::case::model::OutstandingAction::parse("Replace the boiler|Repairs|2027-01-08")
+            .expect("action"),
+    ];
+    answer.no_outstanding_actions = false;
+    let day = at("2026-12-16T10:00:00Z");
+    actions::respond(app, &reference, HANDLER, &answer, day)
+        .await
+        .expect("answered");
+    let detail = app.store.case_detail(&reference).await.expect("detail");
+    let action = detail
+        .deadlines
+        .iter()
+        .find(|d| d.kind == "outstanding_action")
+        .expect("tracked")
+        .id;
+    actions::action_done(app, &reference, HANDLER, action, day)
+        .await
+        .expect("done");
+    world.pass(day).await;
+    let done = world.sender.to(&world.customer).pop().expect("a letter");
+    assert!(
+        done.subject.contains("an action we promised is done"),
+        "{}",
+        done.subject
+    );
+    assert!(done.text_body.contains("Replace the boiler"));
+}
