@@ -273,6 +273,13 @@ fn complaint_now(
     Kind::Complaint.as_str()
 }
 
+/// The resident's own new words in a mail (quoted earlier mail left out), up to 1,000 characters.
+fn own_words(mail: &ParsedMail) -> Option<String> {
+    let words = crate::intake::classify::strip_quoted(&mail.text_body);
+    let words = words.trim();
+    (!words.is_empty()).then(|| words.chars().take(1000).collect())
+}
+
 /// Where a letter answering `mail` threads.
 fn thread_to(mail: &ParsedMail) -> Thread {
     let mut references = mail.references.clone();
@@ -296,6 +303,7 @@ fn review_requested(
         detail: EscalationRequest {
             message_row: Some(arrival.message_row),
             reasons: Some(arrival.decision.reasons.clone()),
+            words: own_words(arrival.mail),
             ..EscalationRequest::default()
         },
         reply_to: arrival.mail.reply_address().map(|a| a.address.clone()),

@@ -398,6 +398,10 @@ pub struct EscalationRequest {
     pub reasons: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Why the resident wants a review, in their own words from the mail (Code 6.12: never
+    /// required, recorded when given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<String>,
     /// Escalated by a handler before the stage 1 response was issued, with the reason why.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub forced: bool,

@@ -138,6 +138,15 @@ async fn a_complaint_goes_through_both_stages_on_fakes() {
         matches!(e, Event::Escalated { to_stage: Stage::Stage2, detail, .. } if detail.message_row.is_some())
     });
     assert!(escalated, "the review request is on record with its mail");
+    let words = events.iter().find_map(|e| match e {
+        Event::Escalated { detail, .. } => detail.words.clone(),
+        _ => None,
+    });
+    assert_eq!(
+        words.as_deref(),
+        Some("I am still unhappy and want to escalate this to stage 2."),
+        "6.12: why the resident wants a review, in their words"
+    );
     let responses = events
         .iter()
         .filter(|e| matches!(e, Event::Responded { .. }))
