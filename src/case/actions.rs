@@ -822,6 +822,58 @@ pub async fn action_done(
     .await
 }
 
+/// Records the reasonable adjustments the resident needs: shown on every notice and reminder to
+/// whoever deals with the case.
+pub async fn adjust(
+    app: &App,
+    reference: &str,
+    handler: &str,
+    needs: &str,
+    now: DateTime<Utc>,
+) -> Result<ActionReport, CaseError> {
+    non_empty(
+        needs,
+        "--needs (the adjustments, e.g. \"large print; call before visiting\")",
+    )?;
+    act(app, reference, "adjustments recorded", now, |state, _| {
+        let mut plan = Plan::on(state.case.id);
+        plan.then(Step::SetAdjustments(needs.to_string())).record(
+            handler,
+            Event::AdjustmentsRecorded {
+                needs: needs.to_string(),
+            },
+        );
+        Ok(plan)
+    })
+    .await
+}
+
+/// Records the authority held for a representative acting for the resident (procedure §4.1):
+/// shown on every notice and reminder.
+pub async fn authority(
+    app: &App,
+    reference: &str,
+    handler: &str,
+    authority: &str,
+    now: DateTime<Utc>,
+) -> Result<ActionReport, CaseError> {
+    non_empty(
+        authority,
+        "--authority (what authority is held, e.g. a signed form)",
+    )?;
+    act(app, reference, "authority recorded", now, |state, _| {
+        let mut plan = Plan::on(state.case.id);
+        plan.then(Step::SetAuthority(authority.to_string())).record(
+            handler,
+            Event::AuthorityRecorded {
+                authority: authority.to_string(),
+            },
+        );
+        Ok(plan)
+    })
+    .await
+}
+
 /// Records when the matter complained about happened. Code section 2 (exclusions): complaints
 /// are accepted within 12 months of the issue occurring or the resident becoming aware of it, so
 /// an older matter is flagged for a person to decide: accept it, or refuse it with that reason.

@@ -338,6 +338,8 @@ fn sample_context() -> BTreeMap<String, Value> {
         ("reason", "We are waiting for a surveyor's report."),
         ("previous_due", "Monday 14 December 2026"),
         ("action", "Replace the boiler (Repairs team)"),
+        ("adjustments", "Large print"),
+        ("authority", "Signed consent form"),
         (
             "complaint_definition",
             "The boiler has failed twice; the outcome sought is a new boiler.",
@@ -347,6 +349,7 @@ fn sample_context() -> BTreeMap<String, Value> {
     }
     ctx.insert("automatic_acknowledgement".into(), Value::from(false));
     ctx.insert("final_stage".into(), Value::from(false));
+    ctx.insert("representative".into(), Value::from(true));
     ctx.insert("overdue".into(), Value::from(false));
     ctx.insert("overdue_days".into(), Value::from(0));
     ctx.insert("days_left".into(), Value::from(2));

@@ -431,6 +431,14 @@ pub enum Event {
         received_at: DateTime<Utc>,
         text: String,
     },
+    /// Reasonable adjustments the resident needs, shown to everyone dealing with the case.
+    AdjustmentsRecorded {
+        needs: String,
+    },
+    /// The authority held for a representative acting for the resident (procedure §4.1).
+    AuthorityRecorded {
+        authority: String,
+    },
     /// When the matter complained about happened (or the resident became aware of it).
     MatterDated {
         happened_on: NaiveDate,

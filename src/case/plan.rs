@@ -83,6 +83,8 @@ pub enum Step {
     SetArea(String),
     /// The case's hazard: detected (`possible_emergency`, `possible_significant`) or triaged.
     SetHazard(String),
+    SetAdjustments(String),
+    SetAuthority(String),
     SetStatus(CaseStatus),
     SetOwner(String),
     /// Flags the case for a person, with the reason (recorded as an event).

@@ -152,6 +152,30 @@ async fn ends_and_hazards(app: &App, command: CaseCommand, now: DateTime<Utc>) -
             let report = hazard::progress(app, &reference, &by, step, &notes, now).await?;
             format!("{}: {step:?} recorded", report.reference)
         }
+        other => return needs(app, other, now).await,
+    };
+    Ok(Recorded::Done(message))
+}
+
+/// What everyone dealing with the case must know: adjustments and a representative's authority.
+async fn needs(app: &App, command: CaseCommand, now: DateTime<Utc>) -> Result<Recorded> {
+    let message = match command {
+        CaseCommand::Adjust {
+            reference,
+            needs,
+            by,
+        } => {
+            let report = actions::adjust(app, &reference, &by, &needs, now).await?;
+            format!("{}: adjustments recorded", report.reference)
+        }
+        CaseCommand::Authority {
+            reference,
+            authority,
+            by,
+        } => {
+            let report = actions::authority(app, &reference, &by, &authority, now).await?;
+            format!("{}: representative's authority recorded", report.reference)
+        }
         other => return Ok(Recorded::WithLetter(other)),
     };
     Ok(Recorded::Done(message))

@@ -270,6 +270,22 @@ pub enum CaseCommand {
         #[arg(long, default_value = "Complaints Team")]
         by: String,
     },
+    /// Record the reasonable adjustments the resident needs (shown on every notice and reminder).
+    Adjust {
+        reference: String,
+        #[arg(long)]
+        needs: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Record the authority held for a representative acting for the resident.
+    Authority {
+        reference: String,
+        #[arg(long)]
+        authority: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
     /// Hand the case to another owner, who is told.
     Assign {
         reference: String,

@@ -174,6 +174,16 @@ impl Tx {
         self.set_column(case_id, "hazard", Some(hazard)).await
     }
 
+    /// Records the reasonable adjustments the resident needs.
+    pub async fn set_adjustments(&mut self, case_id: i64, needs: &str) -> Result<(), StoreError> {
+        self.set_column(case_id, "adjustments", Some(needs)).await
+    }
+
+    /// Records the authority held for the resident's representative.
+    pub async fn set_authority(&mut self, case_id: i64, authority: &str) -> Result<(), StoreError> {
+        self.set_column(case_id, "authority", Some(authority)).await
+    }
+
     /// Corrects a case's service area.
     pub async fn set_service_area(&mut self, case_id: i64, area: &str) -> Result<(), StoreError> {
         self.set_column(case_id, "service_area", Some(area)).await

@@ -26,6 +26,9 @@ pub struct DueDeadline {
     pub customer_address: Option<String>,
     pub subject: String,
     pub owner: Option<String>,
+    pub representative: bool,
+    pub adjustments: Option<String>,
+    pub authority: Option<String>,
 }
 
 /// One open deadline of an open case, for an owner's digest.
@@ -53,7 +56,7 @@ impl Store {
         horizon: DateTime<Utc>,
     ) -> Result<Vec<DueDeadline>, StoreError> {
         let rows = sqlx::query(
-            "SELECT d.id, d.case_id, d.kind, d.due_at, d.rule, c.reference, c.stage, c.customer_name, c.customer_address, c.subject, c.owner
+            "SELECT d.id, d.case_id, d.kind, d.due_at, d.rule, c.reference, c.stage, c.customer_name, c.customer_address, c.subject, c.owner, c.representative, c.adjustments, c.authority
              FROM deadlines d JOIN cases c ON c.id = d.case_id
              WHERE d.status = 'open' AND (c.status = 'open' OR d.kind = 'outstanding_action' OR d.kind LIKE 'awaab%') AND d.due_at <= $1
              ORDER BY d.due_at, d.id",
@@ -75,6 +78,9 @@ impl Store {
                     customer_address: row.try_get("customer_address")?,
                     subject: row.try_get("subject")?,
                     owner: row.try_get("owner")?,
+                    representative: row.try_get::<i64, _>("representative")? != 0,
+                    adjustments: row.try_get("adjustments")?,
+                    authority: row.try_get("authority")?,
                 })
             })
             .collect()

@@ -28,9 +28,13 @@ pub struct CaseRow {
     pub themes: Vec<String>,
     pub hazard: Option<String>,
     pub representative: bool,
+    /// Reasonable adjustments the resident needs.
+    pub adjustments: Option<String>,
+    /// The authority held for a representative acting for the resident.
+    pub authority: Option<String>,
 }
 
-pub(super) const CASE_COLUMNS: &str = "id, reference, kind, stage, status, customer_address, customer_name, subject, received_at, needs_attention, attention_reason, service_area, owner, themes, hazard, representative";
+pub(super) const CASE_COLUMNS: &str = "id, reference, kind, stage, status, customer_address, customer_name, subject, received_at, needs_attention, attention_reason, service_area, owner, themes, hazard, representative, adjustments, authority";
 
 /// Reads a stored name through `parse`, naming the column when the value is unknown.
 pub(super) fn typed<T>(
@@ -62,6 +66,8 @@ pub(super) fn case_from_row(row: &AnyRow) -> Result<CaseRow, StoreError> {
         themes: serde_json::from_str(&row.try_get::<String, _>("themes")?).unwrap_or_default(),
         hazard: row.try_get("hazard")?,
         representative: row.try_get::<i64, _>("representative")? != 0,
+        adjustments: row.try_get("adjustments")?,
+        authority: row.try_get("authority")?,
     })
 }
 

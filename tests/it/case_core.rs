@@ -682,3 +682,45 @@ async fn residents_are_told_when_a_response_is_late_and_an_action_done_on_fakes(
     );
     assert!(done.text_body.contains("Replace the boiler"));
 }
+
+/// Reasonable adjustments and a representative's authority are on every notice and reminder.
+#[tokio::test]
+async fn adjustments_and_authority_are_on_every_notice_and_reminder_on_fakes() {
+    let mut world = FakeWorld::new("[routing]\ncomplaints_manager = \"cm@example.test\"\n").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let reference = complaint_at(&mut world, t0).await;
+    let app = &world.app;
+    actions::adjust(
+        app,
+        &reference,
+        HANDLER,
+        "Large print; call before visiting",
+        t0,
+    )
+    .await
+    .expect("adjustments");
+    actions::authority(app, &reference, HANDLER, "Signed consent form, 20 Nov", t0)
+        .await
+        .expect("authority");
+    actions::assign(app, &reference, HANDLER, "colleague@example.test", t0)
+        .await
+        .expect("assigned");
+    world.pass(at("2026-11-26T09:00:00Z")).await;
+    let notice = world.sender.to("colleague@example.test");
+    let reminder = notice
+        .iter()
+        .find(|m| m.subject.contains("Reminder"))
+        .expect("a reminder before the acknowledgement is due");
+    for mail in [&notice[0], reminder] {
+        assert!(
+            mail.text_body.contains("Large print; call before visiting"),
+            "{}",
+            mail.text_body
+        );
+        assert!(
+            mail.text_body.contains("Signed consent form"),
+            "{}",
+            mail.text_body
+        );
+    }
+}
