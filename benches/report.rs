@@ -70,6 +70,7 @@ async fn record_case(tx: &mut Tx, n: i64) -> usize {
             .collect(),
         hazard: None,
         representative: false,
+        postal_address: None,
     };
     let id = tx
         .insert_case(&format!("CMP-B-{n:07}"), &case, received)

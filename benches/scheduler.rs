@@ -64,6 +64,7 @@ async fn main() {
                 themes: themes.clone(),
                 hazard: None,
                 representative: false,
+                postal_address: None,
             };
             let id = tx.insert_case(&reference, &case, now).await.expect("case");
             for (kind, minutes) in [

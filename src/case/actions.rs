@@ -14,8 +14,8 @@ use crate::case::model::{
     Stage,
 };
 use crate::config::address_of;
-use crate::store::CaseState;
 use crate::store::deadlines::DeadlineEnd;
+use crate::store::{CaseState, Recipient};
 
 /// A stage response as the handler gives it; checked against the Code's required content
 /// (6.9 at stage 1, 6.19 at stage 2) before anything is sent.
@@ -100,8 +100,7 @@ fn handler_letter(
 ) -> Result<Step, CaseError> {
     let to = state
         .case
-        .customer_address
-        .clone()
+        .recipient()
         .ok_or_else(|| CaseError::NoAddress(state.case.reference.clone()))?;
     let mut context = letter_base(rules, &state.case);
     context.insert("stage_name".into(), json!(stage.words()));
@@ -749,7 +748,8 @@ pub(crate) fn open_stage2(
     }
     if let Some(to) = request
         .reply_to
-        .or_else(|| state.case.customer_address.clone())
+        .map(Recipient::Email)
+        .or_else(|| state.case.recipient())
     {
         plan.then(Step::Letter(Outgoing::to_customer(
             "stage2_receipt",
@@ -801,7 +801,7 @@ pub async fn action_done(
             },
         );
         // Code 6.9 / 6.19: outstanding actions are tracked and the resident kept informed.
-        if state.case.customer_address.is_some() {
+        if state.case.recipient().is_some() {
             let what = action
                 .rule
                 .split_once(": ")

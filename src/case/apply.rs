@@ -139,6 +139,9 @@ async fn letter_step(
                 };
                 tx.insert_event(applied.case_id, now, "redress", &event)
                     .await?;
+                if letter.by_post {
+                    Box::pin(post_reminder(tx, rules, applied, letter.template, now)).await?;
+                }
             }
             Ok(())
         }
@@ -151,6 +154,28 @@ async fn letter_step(
             }
         },
     }
+}
+
+/// A letter to post: its owner is told to print and post it.
+async fn post_reminder(
+    tx: &mut Tx,
+    rules: &Rules,
+    applied: &mut Applied,
+    template: &str,
+    now: DateTime<Utc>,
+) -> Result<(), CaseError> {
+    let owner = tx.case_by_id(applied.case_id).await?.owner;
+    let notice = Notice {
+        headline: "A letter to post to the resident".into(),
+        details: format!(
+            "The resident has no e-mail address: our {template} letter must be printed and posted. \
+             Print it with `redress letters to-post --out DIR`, post it, then record it with \
+             `redress letters posted ID`."
+        ),
+        to: owner.into_iter().collect(),
+        key: format!("post:{{case}}:{template}:{}", now.timestamp()),
+    };
+    notice_step(tx, rules, applied, &notice, now).await
 }
 
 /// A notice names the customer but never carries their address.
@@ -192,6 +217,7 @@ async fn notice_step(
         references: Vec::new(),
         if_unwritten: IfUnwritten::Flag,
         record: false,
+        by_post: false,
     };
     letter_step(tx, rules, applied, &letter, now).await?;
     let event = Event::StaffNotified {
@@ -246,6 +272,7 @@ pub async fn queue(
         let message_id =
             rules.new_message_id(case.map_or(letter.template, |(_, r)| r), letter.template);
         let new_letter = NewLetter {
+            by_post: letter.by_post,
             case_id: case.map(|(id, _)| id),
             kind: letter.kind.clone(),
             dedupe_key: letter.key.replace("{case}", &case_key).replace("{to}", to),

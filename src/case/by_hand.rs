@@ -14,15 +14,17 @@ use crate::case::deadlines::DeadlineKind;
 use crate::case::model::{CaseKind, CaseStatus, Channel, Event, Stage};
 use crate::config::address_of;
 use crate::store::deadlines::DeadlineEnd;
-use crate::store::{CaseState, NewCase};
+use crate::store::{CaseState, NewCase, Recipient};
 
 /// A complaint as a handler takes it down.
 #[derive(Debug, Clone)]
 pub struct TakenComplaint {
     pub channel: Channel,
     pub name: String,
-    /// Where letters go; without one they must be posted (the case is flagged).
+    /// Where letters go by e-mail.
     pub email: Option<String>,
+    /// Where letters are posted when there is no e-mail address.
+    pub postal_address: Option<String>,
     pub subject: String,
     /// The complaint in the resident's words, as taken down.
     pub text: String,
@@ -74,10 +76,9 @@ fn open_plan(rules: &Rules, handler: &str, taken: &TakenComplaint, email: Option
         .settings
         .routing
         .owner_for(service_area.as_deref(), Some("stage1"));
-    let no_email = email.is_none().then(|| {
-        "no e-mail address: post the letters to the resident (print them from the case)".to_string()
-    });
-    let attention: Vec<String> = no_email
+    let no_address = (email.is_none() && taken.postal_address.is_none())
+        .then(|| "no e-mail or postal address: find out how to write to the resident".to_string());
+    let attention: Vec<String> = no_address
         .into_iter()
         .chain(emergency_attention(&decision))
         .collect();
@@ -95,6 +96,7 @@ fn open_plan(rules: &Rules, handler: &str, taken: &TakenComplaint, email: Option
         themes: decision.themes.clone(),
         hazard: decision.hazard.map(hazard_name).map(str::to_string),
         representative: decision.representative,
+        postal_address: taken.postal_address.clone(),
     };
     let mut plan = Plan {
         target: Target::New(Box::new(case)),
@@ -115,7 +117,12 @@ fn open_plan(rules: &Rules, handler: &str, taken: &TakenComplaint, email: Option
         super::actions::dated(&mut plan, rules, handler, day, taken.received_at);
     }
     let deadlines = new_deadlines(rules, &decision, taken.received_at);
-    let letter = email.map(|to| {
+    let to = match (email, &taken.postal_address) {
+        (Some(email), _) => Some(Recipient::Email(email)),
+        (None, Some(postal)) => Some(Recipient::Post(postal.clone())),
+        (None, None) => None,
+    };
+    let letter = to.map(|to| {
         let facts = ReceiptFacts {
             key_suffix: String::new(),
             customer_name: &taken.name,
@@ -289,7 +296,7 @@ pub(crate) fn become_a_complaint(
         plan.then(Step::SetOwner(owner));
     }
     let deadlines = rules.settings.deadlines.new_complaint(&rules.calendar, now);
-    let letter = case.customer_address.clone().map(|to| {
+    let letter = case.recipient().map(|to| {
         let facts = ReceiptFacts {
             key_suffix: format!(":complaint-from:{}", now.timestamp()),
             customer_name: case.customer_name.as_deref().unwrap_or("customer"),

@@ -11,8 +11,8 @@ use super::plan::{IfUnwritten, Outgoing, Plan, Step, Thread};
 use crate::app::Rules;
 use crate::case::deadlines::{AcknowledgementMode, DeadlineKind};
 use crate::case::model::{Event, Stage};
-use crate::store::OutboxRow;
 use crate::store::reminders::DueDeadline;
+use crate::store::{OutboxRow, Recipient};
 
 /// A letter of the case's was accepted by the mail server.
 ///
@@ -42,6 +42,19 @@ pub fn letter_sent(case_id: i64, letter: &OutboxRow, mode: AcknowledgementMode) 
             },
         );
     }
+    plan
+}
+
+/// A letter of the case's was printed and posted by `by`.
+pub fn letter_posted(case_id: i64, letter: &OutboxRow, by: &str) -> Plan {
+    let mut plan = Plan::on(case_id);
+    plan.record(
+        by,
+        Event::LetterPosted {
+            letter: letter.kind.clone(),
+            message_id: letter.message_id.clone(),
+        },
+    );
     plan
 }
 
@@ -97,6 +110,7 @@ pub fn reminder(reminder: Reminder<'_>) -> Plan {
         references: Vec::new(),
         if_unwritten: IfUnwritten::Refuse,
         record: false,
+        by_post: false,
     }))
     .record(
         "redress",
@@ -118,7 +132,11 @@ pub fn late_update(rules: &Rules, deadline: &DueDeadline) -> Option<Outgoing> {
         DeadlineKind::Stage2Response => Stage::Stage2,
         _ => return None,
     };
-    let to = deadline.customer_address.clone()?;
+    let to = match (&deadline.customer_address, &deadline.postal_address) {
+        (Some(email), _) => Recipient::Email(email.clone()),
+        (None, Some(postal)) => Recipient::Post(postal.clone()),
+        (None, None) => return None,
+    };
     let org = &rules.settings.organisation;
     let context = object(json!({
         "customer_name": deadline.customer_name.as_deref().unwrap_or("customer"),

@@ -13,7 +13,7 @@ use crate::case::deadlines::{AcknowledgementMode, Deadline, DeadlineKind, Hazard
 use crate::case::model::{CaseKind, EscalationRequest, Event, Stage};
 use crate::intake::classify::{Decision, Hazard, Kind};
 use crate::intake::mail::ParsedMail;
-use crate::store::{CaseState, NewCase, OutboxRow};
+use crate::store::{CaseState, NewCase, OutboxRow, Recipient};
 
 /// How a mail is handled beyond its classification: who sent it and what they may be sent.
 #[derive(Debug, Default)]
@@ -461,6 +461,7 @@ fn open_from_mail(rules: &Rules, arrival: &Arrival<'_>) -> MailPlan {
         themes: decision.themes.clone(),
         hazard: hazard.map(str::to_string),
         representative: decision.representative,
+        postal_address: None,
     };
     let mut plan = Plan {
         target: Target::New(Box::new(case)),
@@ -513,7 +514,7 @@ fn first_receipt(rules: &Rules, arrival: &Arrival<'_>, deadlines: &[Deadline]) -
         return None;
     }
     let template = first_letter(rules, decision.kind)?;
-    let to = mail.reply_address()?.address.clone();
+    let to = Recipient::Email(mail.reply_address()?.address.clone());
     let facts = ReceiptFacts {
         key_suffix: String::new(),
         customer_name: mail
@@ -550,7 +551,7 @@ pub(crate) struct ReceiptFacts<'a> {
 pub(crate) fn receipt(
     rules: &Rules,
     template: &'static str,
-    to: String,
+    to: Recipient,
     facts: &ReceiptFacts<'_>,
     deadlines: &[Deadline],
     thread: Thread,

@@ -485,6 +485,11 @@ pub enum Event {
         message_id: String,
         attempt: i64,
     },
+    /// A letter to a resident without e-mail was printed and posted.
+    LetterPosted {
+        letter: String,
+        message_id: String,
+    },
     LetterFailed {
         letter: String,
         error: String,

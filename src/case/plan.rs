@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 
 use crate::case::deadlines::{Deadline, DeadlineKind};
 use crate::case::model::{CaseKind, CaseStatus, Event, Stage};
-use crate::store::NewCase;
 use crate::store::deadlines::DeadlineEnd;
+use crate::store::{NewCase, Recipient};
 
 /// Which case a plan changes.
 #[derive(Debug, Clone, PartialEq)]
@@ -149,19 +149,26 @@ pub struct Outgoing {
     /// A letter to the customer: recorded as `letter_queued` and counted as the case's letter
     /// (reminders and notices record their own events).
     pub record: bool,
+    /// Printed and posted by a person (the resident has no e-mail); the owner is told to.
+    pub by_post: bool,
 }
 
 impl Outgoing {
     /// A letter to the customer, threaded to `thread` (their mail's Message-ID and its References).
     pub fn to_customer(
         template: &'static str,
-        to: String,
+        to: Recipient,
         context: Map<String, Value>,
         key_suffix: &str,
         thread: Thread,
         if_unwritten: IfUnwritten,
     ) -> Outgoing {
+        let (to, by_post) = match to {
+            Recipient::Email(address) => (address, false),
+            Recipient::Post(address) => (address, true),
+        };
         Outgoing {
+            by_post,
             template,
             kind: template.to_string(),
             to: vec![to],

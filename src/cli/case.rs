@@ -242,6 +242,7 @@ async fn open_or_correct(
             channel,
             name,
             email,
+            postal_address,
             subject,
             text,
             received,
@@ -251,6 +252,7 @@ async fn open_or_correct(
         } => {
             let taken = TakenComplaint {
                 happened_on: happened,
+                postal_address,
                 channel,
                 name,
                 email,

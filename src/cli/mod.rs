@@ -1,6 +1,7 @@
 //! The command line: what operations and handlers type, and what each command prints.
 
 mod case;
+mod letters;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -100,6 +101,11 @@ pub enum Command {
     Case {
         #[command(subcommand)]
         command: CaseCommand,
+    },
+    /// Letters to residents without e-mail: print them, and record them posted.
+    Letters {
+        #[command(subcommand)]
+        command: LettersCommand,
     },
     /// Working-day arithmetic, to check a date by hand.
     Calendar {
@@ -206,9 +212,12 @@ pub enum CaseCommand {
         /// Who made the complaint.
         #[arg(long)]
         name: String,
-        /// Their e-mail address (without one the letters must be posted; the case is flagged).
+        /// Their e-mail address.
         #[arg(long)]
         email: Option<String>,
+        /// Their postal address, for a resident without e-mail: letters are printed and posted.
+        #[arg(long)]
+        postal_address: Option<String>,
         #[arg(long)]
         subject: String,
         /// The complaint as taken down.
@@ -356,6 +365,21 @@ pub enum CaseCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum LettersCommand {
+    /// List the letters waiting to be posted; with --out, write each as a printable HTML document.
+    ToPost {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Record that a letter was printed and posted.
+    Posted {
+        id: i64,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum CalendarCommand {
     /// The date N working days after DATE, and the days skipped.
     Add {
@@ -447,6 +471,12 @@ pub async fn execute(cli: Cli) -> Result<()> {
         Command::Cases { command } => {
             let app = App::start(rules).await?;
             let result = cases(&app, command, &clock).await;
+            app.store.close().await;
+            result
+        }
+        Command::Letters { command } => {
+            let app = App::start(rules).await?;
+            let result = letters::letters(&app, command, &clock).await;
             app.store.close().await;
             result
         }

@@ -1,5 +1,6 @@
-//! What goes out: the outbox worker that sends letters, and the reminder scheduler that queues
-//! reminders and digests.
+//! What goes out: the outbox worker that sends letters, the letters printed and posted to
+//! residents without e-mail, and the reminder scheduler that queues reminders and digests.
 
 pub mod outbox;
+pub mod post;
 pub mod scheduler;

@@ -287,6 +287,7 @@ fn digest<'a>(
         references: Vec::new(),
         if_unwritten: IfUnwritten::Refuse,
         record: false,
+        by_post: false,
     }
 }
 

@@ -113,8 +113,8 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
         let row = sqlx::query(
-            "INSERT INTO cases (reference, kind, stage, status, customer_address, customer_name, subject, received_at, needs_attention, attention_reason, service_area, owner, created_at, themes, hazard, representative)
-             VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+            "INSERT INTO cases (reference, kind, stage, status, customer_address, customer_name, subject, received_at, needs_attention, attention_reason, service_area, owner, created_at, themes, hazard, representative, postal_address)
+             VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
         )
         .bind(reference)
         .bind(case.kind.as_str())
@@ -131,6 +131,7 @@ impl Tx {
         .bind(serde_json::to_string(&case.themes).unwrap_or_else(|_| "[]".into()))
         .bind(case.hazard.as_deref())
         .bind(i64::from(case.representative))
+        .bind(case.postal_address.as_deref())
         .fetch_one(self.conn())
         .await?;
         Ok(row.try_get("id")?)

@@ -76,6 +76,16 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
+    /// Letters waiting to be printed and posted, oldest first.
+    pub async fn letters_to_post(&self) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE status = 'to_post' ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(outbox_from_row).collect()
+    }
+
     /// The letter of ours with this Message-ID.
     pub async fn find_letter_by_message_id(
         &self,
@@ -118,7 +128,7 @@ impl Tx {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO outbox (case_id, kind, dedupe_key, message_id, to_address, subject, body, in_reply_to, refs, status, attempts, next_attempt_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $10)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, 0, $10, $10)
              ON CONFLICT (dedupe_key) DO NOTHING",
         )
         .bind(letter.case_id)
@@ -131,6 +141,7 @@ impl Tx {
         .bind(&letter.in_reply_to)
         .bind(&letter.references)
         .bind(ts(now))
+        .bind(if letter.by_post { "to_post" } else { "pending" })
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected() == 1)
@@ -148,6 +159,22 @@ impl Tx {
             .execute(self.conn())
             .await?;
         Ok(())
+    }
+
+    /// Marks a letter to post as posted; false when there is no such letter waiting.
+    pub async fn mark_letter_posted(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OutboxRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "UPDATE outbox SET status = 'posted', sent_at = $1 WHERE id = $2 AND status = 'to_post' RETURNING {OUTBOX_COLUMNS}"
+        ))
+        .bind(ts(now))
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?;
+        row.as_ref().map(outbox_from_row).transpose()
     }
 
     /// Marks a sent letter undelivered (a bounce came back for it).

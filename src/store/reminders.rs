@@ -24,6 +24,7 @@ pub struct DueDeadline {
     pub stage: Option<Stage>,
     pub customer_name: Option<String>,
     pub customer_address: Option<String>,
+    pub postal_address: Option<String>,
     pub subject: String,
     pub owner: Option<String>,
     pub representative: bool,
@@ -56,7 +57,7 @@ impl Store {
         horizon: DateTime<Utc>,
     ) -> Result<Vec<DueDeadline>, StoreError> {
         let rows = sqlx::query(
-            "SELECT d.id, d.case_id, d.kind, d.due_at, d.rule, c.reference, c.stage, c.customer_name, c.customer_address, c.subject, c.owner, c.representative, c.adjustments, c.authority
+            "SELECT d.id, d.case_id, d.kind, d.due_at, d.rule, c.reference, c.stage, c.customer_name, c.customer_address, c.postal_address, c.subject, c.owner, c.representative, c.adjustments, c.authority
              FROM deadlines d JOIN cases c ON c.id = d.case_id
              WHERE d.status = 'open' AND (c.status = 'open' OR d.kind = 'outstanding_action' OR d.kind LIKE 'awaab%') AND d.due_at <= $1
              ORDER BY d.due_at, d.id",
@@ -76,6 +77,7 @@ impl Store {
                     stage: stage_of(row.try_get("stage")?)?,
                     customer_name: row.try_get("customer_name")?,
                     customer_address: row.try_get("customer_address")?,
+                    postal_address: row.try_get("postal_address")?,
                     subject: row.try_get("subject")?,
                     owner: row.try_get("owner")?,
                     representative: row.try_get::<i64, _>("representative")? != 0,

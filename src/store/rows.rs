@@ -32,9 +32,30 @@ pub struct CaseRow {
     pub adjustments: Option<String>,
     /// The authority held for a representative acting for the resident.
     pub authority: Option<String>,
+    /// Where letters are posted to a resident without e-mail.
+    pub postal_address: Option<String>,
 }
 
-pub(super) const CASE_COLUMNS: &str = "id, reference, kind, stage, status, customer_address, customer_name, subject, received_at, needs_attention, attention_reason, service_area, owner, themes, hazard, representative, adjustments, authority";
+impl CaseRow {
+    /// Where the resident's letters go: their e-mail, else their postal address.
+    pub fn recipient(&self) -> Option<Recipient> {
+        match (&self.customer_address, &self.postal_address) {
+            (Some(email), _) => Some(Recipient::Email(email.clone())),
+            (None, Some(postal)) => Some(Recipient::Post(postal.clone())),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Where a letter to a resident goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    Email(String),
+    /// Printed and posted to this address by a person (the resident has no e-mail).
+    Post(String),
+}
+
+pub(super) const CASE_COLUMNS: &str = "id, reference, kind, stage, status, customer_address, customer_name, subject, received_at, needs_attention, attention_reason, service_area, owner, themes, hazard, representative, adjustments, authority, postal_address";
 
 /// Reads a stored name through `parse`, naming the column when the value is unknown.
 pub(super) fn typed<T>(
@@ -68,6 +89,7 @@ pub(super) fn case_from_row(row: &AnyRow) -> Result<CaseRow, StoreError> {
         representative: row.try_get::<i64, _>("representative")? != 0,
         adjustments: row.try_get("adjustments")?,
         authority: row.try_get("authority")?,
+        postal_address: row.try_get("postal_address")?,
     })
 }
 
@@ -254,11 +276,14 @@ pub struct NewCase {
     pub themes: Vec<String>,
     pub hazard: Option<String>,
     pub representative: bool,
+    pub postal_address: Option<String>,
 }
 
 /// A letter to queue.
 #[derive(Debug, Clone)]
 pub struct NewLetter {
+    /// Printed and posted by a person (`to_post`) instead of sent by SMTP.
+    pub by_post: bool,
     pub case_id: Option<i64>,
     pub kind: String,
     pub dedupe_key: String,

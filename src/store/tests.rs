@@ -100,6 +100,7 @@ fn complaint(subject: &str) -> NewCase {
         themes: vec!["outstanding repairs".into()],
         hazard: None,
         representative: false,
+        postal_address: None,
     }
 }
 
@@ -118,6 +119,7 @@ async fn open(store: &Store, subject: &str) -> (i64, String) {
 
 fn letter(key: &str, case_id: Option<i64>) -> NewLetter {
     NewLetter {
+        by_post: false,
         case_id,
         kind: "receipt".into(),
         dedupe_key: key.into(),

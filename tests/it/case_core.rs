@@ -724,3 +724,66 @@ async fn adjustments_and_authority_are_on_every_notice_and_reminder_on_fakes() {
         );
     }
 }
+
+/// Code 3.2: a resident without e-mail gets the same letters, printed and posted: queued for
+/// posting (never sent by SMTP), the owner told to post them, and recorded once posted.
+#[tokio::test]
+async fn a_resident_without_email_gets_letters_to_post_on_fakes() {
+    use redress::case::by_hand::{self, TakenComplaint};
+    use redress::case::model::Channel;
+    use redress::deliver::post;
+    let mut world = FakeWorld::new("[routing]\ncomplaints_manager = \"cm@example.test\"\n").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let taken = TakenComplaint {
+        channel: Channel::Letter,
+        name: "Ada Resident".into(),
+        email: None,
+        postal_address: Some("Flat 2, 10 High Street\nTown AB1 2CD".into()),
+        subject: "Broken window".into(),
+        text: "The window has been broken for a month and nobody has come.".into(),
+        received_at: t0,
+        service_area: None,
+        happened_on: None,
+    };
+    let opened = by_hand::open(&world.app, "Pat", &taken, t0)
+        .await
+        .expect("opened");
+    assert!(opened.letter_queued);
+    let report = world.pass(t0).await;
+    assert!(
+        world
+            .sender
+            .sent()
+            .iter()
+            .all(|s| s.to != "Flat 2, 10 High Street\nTown AB1 2CD"),
+        "a posted letter never goes by SMTP"
+    );
+    assert!(report.letters_sent >= 1, "the owner's notices go");
+    let told = world.sender.to("cm@example.test");
+    assert!(told.iter().any(|m| m.subject.contains("A letter to post")));
+    let app = &world.app;
+    let waiting = post::waiting(app).await.expect("waiting");
+    assert_eq!(waiting.len(), 1);
+    let page = post::printable(&waiting[0], "Example Homes");
+    assert!(page.contains("Flat 2, 10 High Street") && page.contains(&opened.reference));
+    post::posted(app, waiting[0].letter.id, "Pat", t0)
+        .await
+        .expect("posted");
+    assert!(post::waiting(app).await.expect("waiting").is_empty());
+    assert!(
+        post::posted(app, waiting[0].letter.id, "Pat", t0)
+            .await
+            .is_err()
+    );
+    let detail = app
+        .store
+        .case_detail(&opened.reference)
+        .await
+        .expect("detail");
+    assert!(detail.events.iter().any(|e| e.kind == "letter_posted"));
+    // A handler's later letters go by post too.
+    actions::acknowledge(app, &opened.reference, "Pat", "The window", "A repair", t0)
+        .await
+        .expect("acknowledged by post");
+    assert_eq!(post::waiting(app).await.expect("waiting").len(), 1);
+}

@@ -694,3 +694,48 @@ async fn a_replayed_action_is_recorded_as_such() {
     let text = ok(&env.redress(&["cases", "show", &reference]));
     assert!(text.contains("[recorded "), "{text}");
 }
+
+/// Letters to post from the command line: printed as HTML files, then recorded as posted.
+#[tokio::test(flavor = "multi_thread")]
+async fn letters_to_post_are_printed_and_recorded_from_the_command_line() {
+    let env = TestEnv::new();
+    ok(&env.redress(&[
+        "case",
+        "open",
+        "--channel",
+        "in-person",
+        "--name",
+        "Ada Resident",
+        "--postal-address",
+        "Flat 2, 10 High Street, Town AB1 2CD",
+        "--subject",
+        "Broken window",
+        "--text",
+        "The window has been broken for a month and nobody has come.",
+        "--received",
+        "2026-11-23T10:00:00Z",
+    ]));
+    let reference = env.reference_by_subject("Broken window");
+    let dir = env.dir.path().join("to-post");
+    let out = ok(&env.redress(&["letters", "to-post", "--out", &path_str(&dir)]));
+    assert!(out.contains("1 letter(s) to print and post"), "{out}");
+    let file = std::fs::read_dir(&dir)
+        .expect("dir")
+        .next()
+        .expect("a file")
+        .expect("entry")
+        .path();
+    let page = std::fs::read_to_string(&file).expect("page");
+    assert!(page.contains("Flat 2, 10 High Street") && page.contains(&reference));
+    let id = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split('-').next())
+        .expect("id")
+        .to_string();
+    ok(&env.redress(&["letters", "posted", &id, "--by", "Pat"]));
+    let out = ok(&env.redress(&["letters", "to-post"]));
+    assert!(out.contains("0 letter(s) to post"), "{out}");
+    let again = env.redress(&["letters", "posted", &id]);
+    assert!(!again.status.success());
+}

@@ -1,0 +1,42 @@
+//! `redress letters …`: the letters a person prints and posts to residents without e-mail.
+
+use anyhow::Result;
+
+use super::LettersCommand;
+use crate::app::App;
+use crate::clock::Clock;
+use crate::deliver::post;
+
+/// Runs `redress letters …` and prints what it did.
+pub(super) async fn letters(app: &App, command: LettersCommand, clock: &Clock) -> Result<()> {
+    match command {
+        LettersCommand::ToPost { out: Some(dir) } => {
+            let printed = post::print_all(app, &dir).await?;
+            for (item, path) in &printed {
+                println!(
+                    "{:>6}  {}  {}",
+                    item.letter.id,
+                    item.letter.kind,
+                    path.display()
+                );
+            }
+            println!("{} letter(s) to print and post", printed.len());
+        }
+        LettersCommand::ToPost { out: None } => {
+            let waiting = post::waiting(app).await?;
+            for item in &waiting {
+                let reference = item.case.as_ref().map_or("-", |c| c.reference.as_str());
+                println!(
+                    "{:>6}  {:<18} {:<16} {}",
+                    item.letter.id, reference, item.letter.kind, item.letter.subject
+                );
+            }
+            println!("{} letter(s) to post", waiting.len());
+        }
+        LettersCommand::Posted { id, by } => {
+            let letter = post::posted(app, id, &by, clock.now()).await?;
+            println!("letter {} ({}) recorded as posted", letter.id, letter.kind);
+        }
+    }
+    Ok(())
+}

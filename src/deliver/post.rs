@@ -1,0 +1,117 @@
+//! Letters to residents without e-mail: queued as `to_post`, printed as accessible documents by a
+//! person (`redress letters to-post --out DIR`) and recorded once posted (`letters posted ID`).
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use crate::app::App;
+use crate::case::CaseError;
+use crate::case::apply::apply;
+use crate::case::delivery;
+use crate::store::{CaseRow, OutboxRow};
+
+/// A letter to print, with the case it belongs to.
+#[derive(Debug, Clone)]
+pub struct ToPost {
+    pub letter: OutboxRow,
+    pub case: Option<CaseRow>,
+}
+
+/// Every letter waiting to be printed and posted, oldest first.
+pub async fn waiting(app: &App) -> Result<Vec<ToPost>, CaseError> {
+    let mut waiting = Vec::new();
+    for letter in app.store.letters_to_post().await? {
+        let case = match letter.case_id {
+            Some(id) => Some(app.store.case_state(id).await?.case),
+            None => None,
+        };
+        waiting.push(ToPost { letter, case });
+    }
+    Ok(waiting)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The letter as a printable HTML document: the address block for a window envelope, the
+/// subject as a heading, the text as written; large print where the resident needs it.
+pub fn printable(item: &ToPost, organisation: &str) -> String {
+    let letter = &item.letter;
+    let large = item
+        .case
+        .as_ref()
+        .and_then(|c| c.adjustments.as_deref())
+        .is_some_and(|a| a.to_ascii_lowercase().contains("large print"));
+    let name = item
+        .case
+        .as_ref()
+        .and_then(|c| c.customer_name.as_deref())
+        .unwrap_or("");
+    let size = if large { "18pt" } else { "12pt" };
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n\
+         <style>\nbody {{ font: {size}/1.5 Arial, Helvetica, sans-serif; color: #000; background: #fff; \
+         max-width: 40em; margin: 2em auto; }}\n.from {{ text-align: right; }}\n\
+         .address {{ white-space: pre-line; margin: 2em 0; }}\nh1 {{ font-size: 1.2em; }}\n\
+         .text {{ white-space: pre-wrap; font: inherit; }}\n@page {{ margin: 2cm; }}\n</style>\n</head>\n\
+         <body>\n<p class=\"from\">{organisation}</p>\n<p class=\"address\">{name}\n{address}</p>\n\
+         <h1>{title}</h1>\n<div class=\"text\">{body}</div>\n</body>\n</html>\n",
+        title = escape(&letter.subject),
+        organisation = escape(organisation),
+        name = escape(name),
+        address = escape(&letter.to_address),
+        body = escape(&letter.body),
+    )
+}
+
+/// Writes every waiting letter into `dir` as `ID-REFERENCE-KIND.html`; returns the files.
+pub async fn print_all(app: &App, dir: &Path) -> Result<Vec<(ToPost, PathBuf)>, PrintError> {
+    std::fs::create_dir_all(dir).map_err(|e| PrintError::Write(dir.to_path_buf(), e))?;
+    let organisation = &app.rules.settings.organisation.name;
+    let mut printed = Vec::new();
+    for item in waiting(app).await? {
+        let reference = item.case.as_ref().map_or("-", |c| c.reference.as_str());
+        let path = dir.join(format!(
+            "{}-{reference}-{}.html",
+            item.letter.id, item.letter.kind
+        ));
+        std::fs::write(&path, printable(&item, organisation))
+            .map_err(|e| PrintError::Write(path.clone(), e))?;
+        printed.push((item, path));
+    }
+    Ok(printed)
+}
+
+/// Why the letters could not be printed.
+#[derive(Debug, thiserror::Error)]
+pub enum PrintError {
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    #[error("cannot write {0}: {1}")]
+    Write(PathBuf, std::io::Error),
+}
+
+/// Records that letter `id` was posted by `by`: it leaves the list, and the case's record says so.
+pub async fn posted(
+    app: &App,
+    id: i64,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<OutboxRow, CaseError> {
+    let mut tx = app.store.begin().await?;
+    let letter = tx
+        .mark_letter_posted(id, now)
+        .await?
+        .ok_or(CaseError::NoSuchLetter(id))?;
+    if let Some(case_id) = letter.case_id {
+        let plan = delivery::letter_posted(case_id, &letter, by);
+        apply(&mut tx, &app.rules, &plan, now).await?;
+    }
+    tx.commit().await?;
+    Ok(letter)
+}
