@@ -430,27 +430,7 @@ pub async fn execute(cli: Cli) -> Result<()> {
             to,
             format,
             out,
-        } => {
-            if to < from {
-                bail!("--to {to} is before --from {from}");
-            }
-            let app = App::start(rules).await?;
-            let report = crate::report::build(&app, from, to, clock.now()).await?;
-            app.store.close().await;
-            let text = match format.as_str() {
-                "md" => crate::report::markdown(&report),
-                "html" => crate::report::html(&report),
-                "json" => serde_json::to_string_pretty(&report)?,
-                "csv" => crate::report::csv(&report),
-                other => bail!("--format `{other}`: use md, html, json or csv"),
-            };
-            match out {
-                Some(path) => std::fs::write(&path, text)
-                    .with_context(|| format!("cannot write {}", path.display()))?,
-                None => print!("{text}"),
-            }
-            Ok(())
-        }
+        } => report(rules, from, to, &format, out, &clock).await,
         Command::Status { json } => {
             let app = App::start(rules).await?;
             let dashboard = crate::report::dashboard::build(&app, clock.now()).await?;
@@ -462,25 +442,48 @@ pub async fn execute(cli: Cli) -> Result<()> {
             app.store.close().await;
             Ok(())
         }
-        Command::Case { command } => {
+        command @ (Command::Case { .. } | Command::Cases { .. } | Command::Letters { .. }) => {
             let app = App::start(rules).await?;
-            let result = case::case_action(&app, command, &clock).await;
-            app.store.close().await;
-            result
-        }
-        Command::Cases { command } => {
-            let app = App::start(rules).await?;
-            let result = cases(&app, command, &clock).await;
-            app.store.close().await;
-            result
-        }
-        Command::Letters { command } => {
-            let app = App::start(rules).await?;
-            let result = letters::letters(&app, command, &clock).await;
+            let result = match command {
+                Command::Case { command } => case::case_action(&app, command, &clock).await,
+                Command::Cases { command } => cases(&app, command, &clock).await,
+                Command::Letters { command } => letters::letters(&app, command, &clock).await,
+                _ => Ok(()),
+            };
             app.store.close().await;
             result
         }
     }
+}
+
+/// `redress report`: the published figures for a period, in the format asked for.
+async fn report(
+    rules: Rules,
+    from: NaiveDate,
+    to: NaiveDate,
+    format: &str,
+    out: Option<PathBuf>,
+    clock: &Clock,
+) -> Result<()> {
+    if to < from {
+        bail!("--to {to} is before --from {from}");
+    }
+    let app = App::start(rules).await?;
+    let report = crate::report::build(&app, from, to, clock.now()).await?;
+    app.store.close().await;
+    let text = match format {
+        "md" => crate::report::markdown(&report),
+        "html" => crate::report::html(&report),
+        "json" => serde_json::to_string_pretty(&report)?,
+        "csv" => crate::report::csv(&report),
+        other => bail!("--format `{other}`: use md, html, json or csv"),
+    };
+    match out {
+        Some(path) => std::fs::write(&path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(())
 }
 
 async fn run_daemon(app: App, sender: SmtpSender, clock: Clock) -> Result<()> {
