@@ -484,17 +484,18 @@ pub async fn assign(
     .await
 }
 
-/// Records a single event on any case, open or not.
+/// Records an event on any case, open or not, after the change it records (if any).
 async fn record(
     app: &App,
     reference: &str,
     action: &'static str,
     handler: &str,
-    event: Event,
+    (change, event): (Option<Step>, Event),
     now: DateTime<Utc>,
 ) -> Result<ActionReport, CaseError> {
     act(app, reference, action, now, |state, _| {
         let mut plan = Plan::on(state.case.id);
+        plan.steps.extend(change);
         plan.record(handler, event);
         Ok(plan)
     })
@@ -513,7 +514,7 @@ pub async fn note(
     let event = Event::Note {
         text: text.to_string(),
     };
-    record(app, reference, "noted", handler, event, now).await
+    record(app, reference, "noted", handler, (None, event), now).await
 }
 
 /// Records that a case went to the Housing Ombudsman, and each determination when it comes.
@@ -534,7 +535,7 @@ pub async fn ombudsman(
         },
         None => Event::OmbudsmanReferral { notes },
     };
-    record(app, reference, "recorded", handler, event, now).await
+    record(app, reference, "recorded", handler, (None, event), now).await
 }
 
 /// Records who complained: a customer, or a neighbour / the wider community.
@@ -547,7 +548,15 @@ pub async fn set_source(
 ) -> Result<ActionReport, CaseError> {
     let source = Source::parse(source).ok_or_else(|| CaseError::BadSource(source.to_string()))?;
     let event = Event::SourceSet { source };
-    record(app, reference, "source recorded", handler, event, now).await
+    record(
+        app,
+        reference,
+        "source recorded",
+        handler,
+        (None, event),
+        now,
+    )
+    .await
 }
 
 /// Closes a case with the reason: its open deadlines stop (and with them every reminder).
@@ -835,17 +844,12 @@ pub async fn adjust(
         needs,
         "--needs (the adjustments, e.g. \"large print; call before visiting\")",
     )?;
-    act(app, reference, "adjustments recorded", now, |state, _| {
-        let mut plan = Plan::on(state.case.id);
-        plan.then(Step::SetAdjustments(needs.to_string())).record(
-            handler,
-            Event::AdjustmentsRecorded {
-                needs: needs.to_string(),
-            },
-        );
-        Ok(plan)
-    })
-    .await
+    let change = Step::SetAdjustments(needs.to_string());
+    let event = Event::AdjustmentsRecorded {
+        needs: needs.to_string(),
+    };
+    let action = "adjustments recorded";
+    record(app, reference, action, handler, (Some(change), event), now).await
 }
 
 /// Records the authority held for a representative acting for the resident (procedure §4.1):
@@ -861,17 +865,12 @@ pub async fn authority(
         authority,
         "--authority (what authority is held, e.g. a signed form)",
     )?;
-    act(app, reference, "authority recorded", now, |state, _| {
-        let mut plan = Plan::on(state.case.id);
-        plan.then(Step::SetAuthority(authority.to_string())).record(
-            handler,
-            Event::AuthorityRecorded {
-                authority: authority.to_string(),
-            },
-        );
-        Ok(plan)
-    })
-    .await
+    let change = Step::SetAuthority(authority.to_string());
+    let event = Event::AuthorityRecorded {
+        authority: authority.to_string(),
+    };
+    let action = "authority recorded";
+    record(app, reference, action, handler, (Some(change), event), now).await
 }
 
 /// Records when the matter complained about happened. Code section 2 (exclusions): complaints

@@ -132,19 +132,13 @@ fn open_plan(rules: &Rules, handler: &str, taken: &TakenComplaint, email: Option
         };
         receipt(rules, "receipt", to, &facts, &deadlines, Thread::default())
     });
-    plan.steps
-        .extend(deadlines.into_iter().map(Step::SetDeadline));
-    plan.steps.extend(letter);
-    plan.then(Step::Notice(Notice {
-        headline: "New stage 1 complaint assigned to you".into(),
-        details: format!(
-            "Taken by {handler} ({:?}), received {}.",
-            taken.channel,
-            rules.calendar_time(taken.received_at)
-        ),
-        to: owner.into_iter().collect(),
-        key: "new:{case}".into(),
-    }));
+    let details = format!(
+        "Taken by {handler} ({:?}), received {}.",
+        taken.channel,
+        rules.calendar_time(taken.received_at)
+    );
+    let notice = stage1_notice(details, owner, "new:{case}".into());
+    stage1_opened(&mut plan, deadlines, letter, notice);
     plan
 }
 
@@ -310,17 +304,35 @@ pub(crate) fn become_a_complaint(
         };
         receipt(rules, "receipt", to, &facts, &deadlines, thread)
     });
+    let details = format!(
+        "{handler} made this {} a complaint on {}.",
+        case.kind,
+        rules.calendar_time(now)
+    );
+    let key = format!("became-complaint:{{case}}:{}", now.timestamp());
+    let notice = stage1_notice(details, owner.or_else(|| case.owner.clone()), key);
+    stage1_opened(plan, deadlines, letter, notice);
+}
+
+/// Stage 1 begins: its deadlines, the receipt (when there is somewhere to send it), and the owner told.
+fn stage1_opened(
+    plan: &mut Plan,
+    deadlines: Vec<crate::case::deadlines::Deadline>,
+    receipt: Option<Step>,
+    notice: Notice,
+) {
     plan.steps
         .extend(deadlines.into_iter().map(Step::SetDeadline));
-    plan.steps.extend(letter);
-    plan.then(Step::Notice(Notice {
+    plan.steps.extend(receipt);
+    plan.then(Step::Notice(notice));
+}
+
+/// The notice telling the owner a stage 1 complaint is theirs.
+fn stage1_notice(details: String, owner: Option<String>, key: String) -> Notice {
+    Notice {
         headline: "New stage 1 complaint assigned to you".into(),
-        details: format!(
-            "{handler} made this {} a complaint on {}.",
-            case.kind,
-            rules.calendar_time(now)
-        ),
-        to: owner.or_else(|| case.owner.clone()).into_iter().collect(),
-        key: format!("became-complaint:{{case}}:{}", now.timestamp()),
-    }));
+        details,
+        to: owner.into_iter().collect(),
+        key,
+    }
 }

@@ -213,13 +213,7 @@ fn customer_wrote(plan: &mut Plan, arrival: &Arrival<'_>, state: &CaseState) -> 
     }))
     .record(
         "customer",
-        Event::CorrespondenceReceived {
-            message_row: arrival.message_row,
-            from: mail.from.as_ref().map(|f| f.address.clone()),
-            subject: mail.subject.clone(),
-            attachments: mail.attachments.len(),
-            reasons: arrival.decision.reasons.clone(),
-        },
+        correspondence(arrival, arrival.decision.reasons.clone()),
     );
     arrival.decision.kind.as_str()
 }
@@ -259,17 +253,7 @@ fn complaint_now(
         },
     );
     crate::case::by_hand::become_a_complaint(plan, state, rules, "redress", arrival.received_at);
-    let mail = arrival.mail;
-    plan.record(
-        "customer",
-        Event::CorrespondenceReceived {
-            message_row: arrival.message_row,
-            from: mail.from.as_ref().map(|f| f.address.clone()),
-            subject: mail.subject.clone(),
-            attachments: mail.attachments.len(),
-            reasons,
-        },
-    );
+    plan.record("customer", correspondence(arrival, reasons));
     Kind::Complaint.as_str()
 }
 
@@ -278,6 +262,18 @@ fn own_words(mail: &ParsedMail) -> Option<String> {
     let words = crate::intake::classify::strip_quoted(&mail.text_body);
     let words = words.trim();
     (!words.is_empty()).then(|| words.chars().take(1000).collect())
+}
+
+/// The customer's mail on record as correspondence on the case, with the rules that fired.
+fn correspondence(arrival: &Arrival<'_>, reasons: Vec<String>) -> Event {
+    let mail = arrival.mail;
+    Event::CorrespondenceReceived {
+        message_row: arrival.message_row,
+        from: mail.from.as_ref().map(|f| f.address.clone()),
+        subject: mail.subject.clone(),
+        attachments: mail.attachments.len(),
+        reasons,
+    }
 }
 
 /// Where a letter answering `mail` threads.
