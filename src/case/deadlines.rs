@@ -33,7 +33,8 @@ pub struct DeadlinePolicy {
     pub stage2_acknowledge_days: u32,
     pub stage2_response_days: u32,
     pub stage2_extension_max_days: u32,
-    /// The procedure's informal "feedback" stage: off by default, as the Code (§5.2–5.3) has none.
+    /// The procedure's informal "feedback" stage: off by default, as the Code has two stages
+    /// only and no informal stage before them.
     pub feedback_stage: bool,
     pub feedback_response_days: u32,
     pub awaab_emergency_hours: u32,

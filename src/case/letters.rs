@@ -192,7 +192,7 @@ const TEMPLATES: &[(&str, &[Required])] = &[
         "extension",
         &[
             req("reference", "the case reference", true),
-            req("reason", "the reason for the extension (Code §6.5)", false),
+            req("reason", "the reason for the extension (Code §6.4)", false),
             req("respond_by", "the new response date", false),
             req(
                 "ombudsman_contact",
