@@ -218,8 +218,9 @@ pub enum CaseCommand {
         /// Their postal address, for a resident without e-mail: letters are printed and posted.
         #[arg(long)]
         postal_address: Option<String>,
+        /// A short title (default: the start of the text).
         #[arg(long)]
-        subject: String,
+        subject: Option<String>,
         /// The complaint as taken down.
         #[arg(long)]
         text: String,
