@@ -2,8 +2,12 @@
 
 use anyhow::Result;
 
-use super::CaseCommand;
+use chrono::NaiveDate;
+use clap::Subcommand;
+
+use super::{parse_date, parse_instant};
 use crate::app::App;
+use crate::case::model::{CaseKind, Channel, HazardStep, Triage};
 use chrono::{DateTime, Utc};
 
 use crate::case::ActionReport;
@@ -12,6 +16,254 @@ use crate::case::by_hand::{self, Correction, TakenComplaint};
 use crate::case::hazard;
 use crate::case::model::{Finding, FindingArea, Outcome, OutstandingAction};
 use crate::clock::Clock;
+
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// Send the Code's acknowledgement: our understanding of the complaint and the outcome sought.
+    Acknowledge {
+        reference: String,
+        /// Our understanding of the complaint.
+        #[arg(long)]
+        understanding: String,
+        /// The outcome the customer is looking for.
+        #[arg(long)]
+        outcome: String,
+        /// Who is acting (signs the letter and is recorded on the event).
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Send the stage response; refused unless it has every element the Code requires.
+    Respond {
+        reference: String,
+        /// upheld, partly-upheld or not-upheld.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// The reasons for the decisions made.
+        #[arg(long, default_value = "")]
+        reasons: String,
+        /// The remedy offered to put things right (or "none" and why).
+        #[arg(long, default_value = "")]
+        remedy: String,
+        /// An outstanding action, "WHAT|OWNER|YYYY-MM-DD" (repeat for several); each is tracked like a deadline.
+        #[arg(long = "action")]
+        actions: Vec<String>,
+        /// State that nothing is outstanding.
+        #[arg(long)]
+        no_outstanding_actions: bool,
+        /// The complaint definition (Code 6.9 b), where the acknowledgement did not record one.
+        #[arg(long)]
+        definition: Option<String>,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Mark an outstanding action from a response done (its id is listed by `cases show`).
+    ActionDone {
+        reference: String,
+        deadline_id: i64,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Record who complained: a customer, or a neighbour / the wider community (for the published figures).
+    Source {
+        reference: String,
+        /// customer or community.
+        source: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Record that the case went to the Housing Ombudsman, or (with --finding) a determination.
+    Ombudsman {
+        reference: String,
+        /// no-maladministration, service-failure, maladministration or severe-maladministration.
+        #[arg(long, requires = "area")]
+        finding: Option<String>,
+        /// What the finding is about: service-delivery or complaint-handling.
+        #[arg(long, requires = "finding")]
+        area: Option<String>,
+        #[arg(long, default_value = "")]
+        notes: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Record a complaint made by phone, letter or in person: the same deadlines and letters as a mailed one.
+    Open {
+        /// phone, letter, in-person or email.
+        #[arg(long, value_parser = parse_channel)]
+        channel: Channel,
+        /// Who made the complaint.
+        #[arg(long)]
+        name: String,
+        /// Their e-mail address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Their postal address, for a resident without e-mail: letters are printed and posted.
+        #[arg(long)]
+        postal_address: Option<String>,
+        /// A short title (default: the start of the text).
+        #[arg(long)]
+        subject: Option<String>,
+        /// The complaint as taken down.
+        #[arg(long)]
+        text: String,
+        /// When it was made (RFC 3339): the Code's clock starts here.
+        #[arg(long, value_parser = parse_instant)]
+        received: DateTime<Utc>,
+        /// The service area, when known (otherwise read from the text).
+        #[arg(long)]
+        area: Option<String>,
+        /// When the matter happened (YYYY-MM-DD); over 12 months before is flagged for a decision.
+        #[arg(long, value_parser = parse_date)]
+        happened: Option<NaiveDate>,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Correct what a case is (complaint, service_request, feedback, compliment) or its service area.
+    Correct {
+        reference: String,
+        /// complaint, service_request, feedback, compliment, reply, review_request or unreadable.
+        #[arg(long, value_parser = parse_kind)]
+        kind: Option<CaseKind>,
+        #[arg(long)]
+        area: Option<String>,
+        /// Why (kept on the record).
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Awaab's Law: triage a possible hazard (emergency: 24 hours; significant: 10 working days to investigate; none).
+    Triage {
+        reference: String,
+        /// emergency, significant or none.
+        #[arg(value_parser = parse_triage)]
+        triage: Triage,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Awaab's Law: record a step (investigated starts the summary and safety-work clocks).
+    Hazard {
+        reference: String,
+        /// investigated, summary-sent, made-safe or works-started.
+        #[arg(value_parser = parse_hazard_step)]
+        step: HazardStep,
+        #[arg(long, default_value = "")]
+        notes: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Record when the matter happened; over 12 months before the complaint is flagged for a decision.
+    Happened {
+        reference: String,
+        #[arg(value_parser = parse_date)]
+        date: NaiveDate,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Record the reasonable adjustments the resident needs (shown on every notice and reminder).
+    Adjust {
+        reference: String,
+        #[arg(long)]
+        needs: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Record the authority held for a representative acting for the resident.
+    Authority {
+        reference: String,
+        #[arg(long)]
+        authority: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Hand the case to another owner, who is told.
+    Assign {
+        reference: String,
+        address: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Add a note to the case's record.
+    Note {
+        reference: String,
+        text: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Escalate to stage 2 at the customer's request made another way (phone, letter, in person).
+    Escalate {
+        reference: String,
+        #[arg(long)]
+        reason: String,
+        /// Escalate although no stage 1 response was issued yet (the reason says why).
+        #[arg(long)]
+        force: bool,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Close the case (its deadlines and reminders stop).
+    Close {
+        reference: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Refuse the complaint: the customer gets the detailed reason and the right to go to the Ombudsman.
+    Refuse {
+        reference: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Unacceptable behaviour: the sender's mail is still recorded and goes to one contact, without automatic replies.
+    Restrict {
+        /// The sender's address (the REFERENCE argument of the other actions).
+        address: String,
+        #[arg(long, value_parser = parse_date)]
+        until: NaiveDate,
+        /// The single point of contact.
+        #[arg(long)]
+        contact: String,
+        #[arg(long, default_value = "unacceptable behaviour policy")]
+        reason: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+    /// Extend the response deadline, telling the customer why (within the configured maximum).
+    Extend {
+        reference: String,
+        /// Working days to add.
+        #[arg(long)]
+        days: u32,
+        /// Why more time is needed (sent to the customer).
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+}
+
+fn parse_channel(text: &str) -> Result<Channel, String> {
+    Channel::parse(text).ok_or_else(|| format!("`{text}`: use phone, letter, in-person or email"))
+}
+
+fn parse_triage(text: &str) -> Result<Triage, String> {
+    Triage::parse(text).ok_or_else(|| format!("`{text}`: use emergency, significant or none"))
+}
+
+fn parse_hazard_step(text: &str) -> Result<HazardStep, String> {
+    HazardStep::parse(text).ok_or_else(|| {
+        format!("`{text}`: use investigated, summary-sent, made-safe or works-started")
+    })
+}
+
+fn parse_kind(text: &str) -> Result<CaseKind, String> {
+    CaseKind::parse(&text.trim().to_ascii_lowercase().replace('-', "_"))
+        .ok_or_else(|| format!("`{text}`: use complaint, service_request, feedback or compliment"))
+}
 
 /// Runs `redress case …` and prints what changed.
 pub(super) async fn case_action(app: &App, command: CaseCommand, clock: &Clock) -> Result<()> {

@@ -2,10 +2,28 @@
 
 use anyhow::Result;
 
-use super::LettersCommand;
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
 use crate::app::App;
 use crate::clock::Clock;
 use crate::deliver::post;
+
+#[derive(Debug, Subcommand)]
+pub enum LettersCommand {
+    /// List the letters waiting to be posted; with --out, write each as a printable HTML document.
+    ToPost {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Record that a letter was printed and posted.
+    Posted {
+        id: i64,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
+}
 
 /// Runs `redress letters …` and prints what it did.
 pub(super) async fn letters(app: &App, command: LettersCommand, clock: &Clock) -> Result<()> {
