@@ -6,7 +6,7 @@
 //! ([`CaseState`]) and returns a [`Plan`](plan::Plan): the events, deadlines, letters and notices
 //! that must follow. Those functions do no I/O; [`apply`] writes a plan; [`act`] runs a handler's
 //! action end to end. Beside them sit the pure rules they use: the working-day [`calendar`], the
-//! Code's [`deadlines`], [`letters`], case [`reference`]s and the typed record ([`model`]).
+//! Code's [`deadlines`], [`letters`], case references (`reference`) and the typed record ([`model`]).
 
 pub mod actions;
 pub mod apply;

@@ -1,6 +1,6 @@
 //! The command line: what operations and handlers type, and what each command prints. A file
-//! per command group ([`case`] for a handler's actions, [`cases`], [`letters`], [`calendar`],
-//! [`check`] for check-config and classify); this file parses, dispatches and runs the daemon.
+//! per command group (`case` for a handler's actions, `cases`, `letters`, `calendar`,
+//! `check` for check-config and classify); this file parses, dispatches and runs the daemon.
 
 mod calendar;
 mod case;

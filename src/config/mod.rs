@@ -1,6 +1,6 @@
 //! Typed settings, loaded from one TOML file and checked at start: one file per table
-//! ([`connections`] for `[mailbox]`, `[smtp]` and `[database]`, [`organisation`], [`calendar`],
-//! [`deadlines`], [`routing`] for `[routing]`, `[reminders]` and `[report]`), each a serde shape
+//! (`connections` for `[mailbox]`, `[smtp]` and `[database]`, `organisation`, `calendar`,
+//! `deadlines`, `routing` for `[routing]`, `[reminders]` and `[report]`), each a serde shape
 //! and the checks that turn it into settings.
 //!
 //! Every problem names the key and the fix. Secrets never print: they live in [`Secret`], whose
