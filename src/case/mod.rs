@@ -3,7 +3,7 @@
 //!
 //! Every change — from a mail ([`from_mail`]), a handler at the CLI or the web app ([`actions`]),
 //! the outbox or the scheduler ([`delivery`]) — is a function that reads the case as it stands
-//! ([`CaseState`]) and returns a [`Plan`](plan::Plan): the events, deadlines, letters and notices
+//! ([`CaseState`]) and returns a [`Plan`]: the events, deadlines, letters and notices
 //! that must follow. Those functions do no I/O; [`apply`] writes a plan; [`act`] runs a handler's
 //! action end to end. Beside them sit the pure rules they use: the working-day [`calendar`], the
 //! Code's [`deadlines`], [`letters`], case references (`reference`) and the typed record ([`model`]).
