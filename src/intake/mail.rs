@@ -49,7 +49,53 @@ pub struct ParsedMail {
     pub problems: Vec<String>,
 }
 
+/// Removes U+0000, which PostgreSQL's text type refuses (a hostile or broken encoded word can
+/// decode to it); the raw bytes keep the mail exactly as it came.
+fn strip_nul(text: &mut String) {
+    if text.contains('\0') {
+        text.retain(|c| c != '\0');
+    }
+}
+
 impl ParsedMail {
+    /// The same mail with every decoded text safe to store on any backend.
+    fn without_nul(mut self) -> ParsedMail {
+        let texts = [
+            &mut self.subject,
+            &mut self.text_body,
+            &mut self.content_type,
+        ];
+        for text in texts {
+            strip_nul(text);
+        }
+        for address in [&mut self.from, &mut self.reply_to, &mut self.sender]
+            .into_iter()
+            .flatten()
+        {
+            strip_nul(&mut address.address);
+            address.name.iter_mut().for_each(strip_nul);
+        }
+        let lists = [
+            &mut self.to,
+            &mut self.cc,
+            &mut self.in_reply_to,
+            &mut self.references,
+        ];
+        for list in lists {
+            list.iter_mut().for_each(strip_nul);
+        }
+        self.message_id.iter_mut().for_each(strip_nul);
+        for (name, value) in &mut self.headers {
+            strip_nul(name);
+            strip_nul(value);
+        }
+        for attachment in &mut self.attachments {
+            attachment.filename.iter_mut().for_each(strip_nul);
+            strip_nul(&mut attachment.content_type);
+        }
+        self
+    }
+
     /// The first value of a header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -164,7 +210,8 @@ pub fn parse(raw: &[u8]) -> ParsedMail {
             text_body: String::from_utf8_lossy(raw).into_owned(),
             problems: vec!["no mail headers could be read".to_string()],
             ..ParsedMail::default()
-        };
+        }
+        .without_nul();
     };
 
     let headers: Vec<(String, String)> = message
@@ -211,12 +258,33 @@ pub fn parse(raw: &[u8]) -> ParsedMail {
         problems: Vec::new(),
     };
     parsed.problems = problems(&parsed);
-    parsed
+    parsed.without_nul()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 14: PostgreSQL refuses U+0000, which an encoded word can decode to.
+    #[test]
+    fn a_nul_in_any_decoded_text_is_dropped_and_the_raw_kept() {
+        let raw = b"From: =?utf-8?q?Jane=00_Doe?= <jane@example.net>\r\nTo: c@example.org\r\nSubject: =?utf-8?q?Broken_boiler=00?=\r\nMessage-ID: <a\x00b@example.net>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nIt is broken.\x00\r\n--b\r\nContent-Type: image/png; name=\"=?utf-8?q?wall=00.png?=\"\r\nContent-Disposition: attachment; filename=\"=?utf-8?q?wall=00.png?=\"\r\n\r\nPNG\r\n--b--\r\n";
+        let mail = parse(raw);
+        assert_eq!(mail.subject, "Broken boiler");
+        let from = mail.from.as_ref().expect("from");
+        assert_eq!(from.name.as_deref(), Some("Jane Doe"));
+        assert!(!mail.text_body.contains('\0'));
+        assert!(
+            mail.attachments
+                .iter()
+                .all(|a| a.filename.as_deref().is_none_or(|f| !f.contains('\0')))
+        );
+        assert!(
+            mail.headers
+                .iter()
+                .all(|(n, v)| !n.contains('\0') && !v.contains('\0'))
+        );
+    }
 
     #[test]
     fn a_plain_mail_is_read() {

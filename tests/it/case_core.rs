@@ -787,3 +787,36 @@ async fn a_resident_without_email_gets_letters_to_post_on_fakes() {
         .expect("acknowledged by post");
     assert_eq!(post::waiting(app).await.expect("waiting").len(), 1);
 }
+
+/// Issue 14: a mail whose decoded subject, display name and attachment name hold U+0000 is
+/// recorded on PostgreSQL (which refuses NUL in text) with its raw bytes as they came.
+#[tokio::test]
+async fn a_mail_with_a_nul_is_recorded_on_postgresql() {
+    let mut world = FakeWorld::on(Some(postgres_database().await), "").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let raw = format!(
+        "From: =?utf-8?q?Jane=00_Doe?= <{customer}>\r\nTo: <{complaints}>\r\nSubject: =?utf-8?q?Broken_boiler=00?=\r\nMessage-ID: <nul-{customer}>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nThe boiler is broken and I am unhappy.\r\n--b\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=\"=?utf-8?q?wall=00.png?=\"\r\n\r\nPNG\r\n--b--\r\n",
+        customer = world.customer,
+        complaints = world.complaints,
+    );
+    world.mailbox.deliver(raw.as_bytes(), t0);
+    let report = world.pass(t0).await;
+    assert_eq!((report.pass.new_cases, report.pass.failed), (1, 0));
+    assert_eq!(world.mailbox.waiting(), 0, "not left to be fetched again");
+    let case = &world.app.store.list_cases(1).await.expect("list")[0];
+    assert_eq!(case.subject, "Broken boiler");
+    let detail = world
+        .app
+        .store
+        .case_detail(&case.reference)
+        .await
+        .expect("detail");
+    let kept = world
+        .app
+        .store
+        .raw_message(detail.messages[0].id)
+        .await
+        .expect("read")
+        .expect("raw");
+    assert_eq!(kept, raw.as_bytes(), "the raw bytes as they came");
+}

@@ -123,11 +123,17 @@ pub struct FakeWorld {
 }
 
 impl FakeWorld {
-    /// A fresh world; `extra_toml` adds whole config tables.
+    /// A fresh world on SQLite; `extra_toml` adds whole config tables.
     pub async fn new(extra_toml: &str) -> FakeWorld {
+        Self::on(None, extra_toml).await
+    }
+
+    /// A fresh world on the database at `url` (a fresh SQLite file when `None`).
+    pub async fn on(url: Option<String>, extra_toml: &str) -> FakeWorld {
         let dir = tempfile::tempdir().expect("temp dir");
         let complaints = unique_address("complaints");
-        let url = format!("sqlite://{}", dir.path().join("redress.db").display());
+        let url =
+            url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("redress.db").display()));
         // The ports are never dialled: the mailbox and sender are the fakes.
         let config = config_text(1, 1, &complaints, &url, extra_toml);
         let path = dir.path().join("redress.toml");
