@@ -11,7 +11,11 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast};
 
+use chrono::{DateTime, Utc};
+
 use crate::app::App;
+use crate::case::apply::{QueueError, object, queue};
+use crate::case::plan::{IfUnwritten, Outgoing};
 use crate::clock::Clock;
 use crate::deliver::outbox::{EmailSender, drain};
 use crate::deliver::scheduler::{self, SchedulerReport};
@@ -39,9 +43,14 @@ pub struct PassReport {
     pub without_case: usize,
     pub duplicates: usize,
     pub needs_attention: usize,
-    /// Mails left in the mailbox because recording them failed; retried next pass.
+    /// Mails that could not be recorded this pass: left in the mailbox and retried next pass.
     pub failed: usize,
+    /// Of those, mails that failed three passes: moved to the quarantine folder, a person told.
+    pub quarantined: usize,
 }
+
+/// After this many failed passes a mail is moved to the quarantine folder.
+pub const QUARANTINE_AFTER: i64 = 3;
 
 /// How many messages are fetched per IMAP command.
 const FETCH_BATCH: usize = 100;
@@ -66,6 +75,7 @@ pub async fn ingest_pass(
         let mails = client.fetch(batch).await?;
         report.fetched += mails.len();
         let mut recorded = Vec::with_capacity(mails.len());
+        let mut quarantine = Vec::new();
         for mail in mails {
             let source = MailSource {
                 mailbox: settings.folder.clone(),
@@ -95,10 +105,15 @@ pub async fn ingest_pass(
                 Err(error) => {
                     report.failed += 1;
                     tracing::error!(uid = mail.uid, %error, "mail not recorded; it stays in the mailbox and is retried");
+                    if give_up(app, &source, &error.to_string(), clock.now()).await {
+                        quarantine.push(mail.uid);
+                    }
                 }
             }
         }
         client.move_to_processed(&recorded).await?;
+        client.quarantine(&quarantine).await?;
+        report.quarantined += quarantine.len();
     }
     if highest > 0 {
         app.store
@@ -106,6 +121,57 @@ pub async fn ingest_pass(
             .await?;
     }
     Ok(report)
+}
+
+/// Counts a failed attempt to record a mail; after the third, tells the complaints manager and
+/// returns true: the mail goes to the quarantine folder instead of being fetched forever.
+async fn give_up(app: &App, source: &MailSource, error: &str, now: DateTime<Utc>) -> bool {
+    let key = (source.mailbox.as_str(), source.uidvalidity, source.uid);
+    let attempts = match app.store.record_ingest_failure(key, error, now).await {
+        Ok(attempts) => attempts,
+        Err(store_error) => {
+            tracing::error!(uid = source.uid, %store_error, "the failure could not be counted");
+            return false;
+        }
+    };
+    if attempts < QUARANTINE_AFTER {
+        return false;
+    }
+    let folder = &app.rules.settings.mailbox.quarantine_folder;
+    tracing::error!(uid = source.uid, attempts, %folder, "mail moved to the quarantine folder for a person");
+    let routing = &app.rules.settings.routing;
+    let to: Vec<String> = routing
+        .complaints_manager
+        .clone()
+        .or_else(|| routing.manager.clone())
+        .into_iter()
+        .collect();
+    let received = source.internal_date.unwrap_or(now);
+    let letter = Outgoing {
+        template: "quarantined",
+        kind: "notice".into(),
+        to,
+        context: object(serde_json::json!({
+            "folder": folder, "attempts": attempts, "error": error,
+            "received": app.rules.calendar_time(received),
+        })),
+        key: format!("quarantined:{}:{}:{{to}}", source.uidvalidity, source.uid),
+        in_reply_to: None,
+        references: Vec::new(),
+        if_unwritten: IfUnwritten::Refuse,
+        record: false,
+        by_post: false,
+    };
+    let told = async {
+        let mut tx = app.store.begin().await?;
+        queue(&mut tx, &app.rules, None, &letter, now).await?;
+        tx.commit().await?;
+        Ok::<(), QueueError>(())
+    };
+    if let Err(tell_error) = told.await {
+        tracing::error!(uid = source.uid, %tell_error, "the complaints manager could not be told");
+    }
+    true
 }
 
 fn log_outcome(uid: u32, outcome: &IngestOutcome) {
@@ -139,6 +205,7 @@ pub async fn open_mailbox(app: &App) -> Result<MailboxClient, MailboxError> {
     let settings = &app.rules.settings.mailbox;
     let mut client = MailboxClient::connect(settings).await?;
     client.ensure_folder(&settings.processed_folder).await?;
+    client.ensure_folder(&settings.quarantine_folder).await?;
     Ok(client)
 }
 

@@ -155,6 +155,10 @@ const TEMPLATES: &[(&str, &[Required])] = &[
         ],
     ),
     (
+        "quarantined",
+        &[req("folder", "the folder the mail was moved to", false)],
+    ),
+    (
         "notice",
         &[
             req("reference", "the case reference", true),
@@ -339,6 +343,10 @@ fn sample_context() -> BTreeMap<String, Value> {
         ("previous_due", "Monday 14 December 2026"),
         ("action", "Replace the boiler (Repairs team)"),
         ("adjustments", "Large print"),
+        ("folder", "Quarantine"),
+        ("attempts", "3"),
+        ("received", "Monday 23 November 2026 10:00"),
+        ("error", "database error"),
         ("authority", "Signed consent form"),
         (
             "complaint_definition",

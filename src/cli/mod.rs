@@ -131,6 +131,13 @@ pub async fn execute(cli: Cli) -> Result<()> {
                 let report = daemon::run_once(&app, &sender, &clock).await?;
                 println!("{}", serde_json::to_string(&report)?);
                 app.store.close().await;
+                let (failed, quarantined) = (report.pass.failed, report.pass.quarantined);
+                if failed > 0 {
+                    bail!(
+                        "{failed} mail(s) could not be recorded ({quarantined} moved to the quarantine folder after {} passes; the rest stay in the mailbox and are tried again)",
+                        daemon::QUARANTINE_AFTER
+                    );
+                }
                 Ok(())
             } else {
                 run_daemon(app, sender, clock).await

@@ -54,6 +54,8 @@ pub struct MailboxSettings {
     pub password: Secret,
     pub folder: String,
     pub processed_folder: String,
+    /// Where a mail that could not be recorded after three passes is moved for a person.
+    pub quarantine_folder: String,
     pub poll_interval: Duration,
     /// How long one IDLE lasts before it is re-issued (servers drop it after 30 minutes).
     pub idle_timeout: Duration,
@@ -83,6 +85,7 @@ pub(super) struct RawMailbox {
     password_file: Option<PathBuf>,
     folder: Option<String>,
     processed_folder: Option<String>,
+    quarantine_folder: Option<String>,
     poll_interval: Option<String>,
     idle_timeout: Option<String>,
     ca_file: Option<PathBuf>,
@@ -193,6 +196,9 @@ pub(super) fn mailbox(
         processed_folder: mailbox
             .processed_folder
             .unwrap_or_else(|| "Processed".into()),
+        quarantine_folder: mailbox
+            .quarantine_folder
+            .unwrap_or_else(|| "Quarantine".into()),
         poll_interval: parse_duration(
             mailbox.poll_interval.as_deref().unwrap_or("60s"),
             "mailbox.poll_interval",

@@ -161,6 +161,9 @@ pub trait Mailbox: Send {
         &mut self,
         uids: &[u32],
     ) -> impl Future<Output = Result<(), MailboxError>> + Send;
+    /// Moves messages that could not be recorded to the quarantine folder, for a person.
+    fn quarantine(&mut self, uids: &[u32])
+    -> impl Future<Output = Result<(), MailboxError>> + Send;
 }
 
 impl Mailbox for MailboxClient {
@@ -205,16 +208,28 @@ impl Mailbox for MailboxClient {
 
     /// Moves recorded messages to the processed folder (MOVE, or COPY + delete + expunge).
     async fn move_to_processed(&mut self, uids: &[u32]) -> Result<(), MailboxError> {
+        let target = self.settings.processed_folder.clone();
+        self.move_uids(uids, &target).await
+    }
+
+    async fn quarantine(&mut self, uids: &[u32]) -> Result<(), MailboxError> {
+        let target = self.settings.quarantine_folder.clone();
+        self.move_uids(uids, &target).await
+    }
+}
+
+impl MailboxClient {
+    /// Moves messages to `target` (MOVE, or COPY + delete + expunge).
+    async fn move_uids(&mut self, uids: &[u32], target: &str) -> Result<(), MailboxError> {
         if uids.is_empty() {
             return Ok(());
         }
         let set = uid_set(uids);
-        let target = self.settings.processed_folder.clone();
         if self.has_move {
-            timed(self.session.uid_mv(&set, &target)).await?;
+            timed(self.session.uid_mv(&set, target)).await?;
             return Ok(());
         }
-        timed(self.session.uid_copy(&set, &target)).await?;
+        timed(self.session.uid_copy(&set, target)).await?;
         let stored = timed(self.session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")).await?;
         let _: Vec<_> = timed(stored.try_collect::<Vec<_>>()).await?;
         if self.has_uidplus {

@@ -1,5 +1,5 @@
-//! Who sends to us: restrictions under the unacceptable-behaviour policy, and how far the
-//! watched mailbox has been read (UIDVALIDITY and the last UID).
+//! Who sends to us: restrictions under the unacceptable-behaviour policy, how far the watched
+//! mailbox has been read (UIDVALIDITY and the last UID), and the mails that failed to record.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::Row;
@@ -82,5 +82,27 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Counts one more failed attempt to record a mail; returns how many there have been.
+    pub async fn record_ingest_failure(
+        &self,
+        (mailbox, uidvalidity, uid): (&str, u32, u32),
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO ingest_failures (mailbox, uidvalidity, uid, attempts, last_error, updated_at) VALUES ($1, $2, $3, 1, $4, $5)
+             ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET attempts = ingest_failures.attempts + 1, last_error = excluded.last_error, updated_at = excluded.updated_at
+             RETURNING attempts",
+        )
+        .bind(mailbox)
+        .bind(i64::from(uidvalidity))
+        .bind(i64::from(uid))
+        .bind(error)
+        .bind(ts(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("attempts")?)
     }
 }

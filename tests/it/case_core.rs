@@ -820,3 +820,49 @@ async fn a_mail_with_a_nul_is_recorded_on_postgresql() {
         .expect("raw");
     assert_eq!(kept, raw.as_bytes(), "the raw bytes as they came");
 }
+
+/// Issue 14: a mail that cannot be recorded is tried again, and after three passes moved to the
+/// quarantine folder and the complaints manager told: never fetched forever.
+#[tokio::test]
+async fn a_mail_that_cannot_be_recorded_is_quarantined_after_three_passes_on_fakes() {
+    use sqlx::Connection;
+    let mut world = FakeWorld::new("[routing]\ncomplaints_manager = \"cm@example.test\"\n").await;
+    let url = format!("sqlite://{}", world.dir.path().join("redress.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("db");
+    sqlx::query("CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.subject = 'Poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END")
+        .execute(&mut conn)
+        .await
+        .expect("trigger");
+    let t0 = at("2026-11-23T10:00:00Z");
+    let raw = complaint(
+        &world.customer,
+        &world.complaints,
+        "poison@example.test",
+        "Poison",
+        "x",
+    );
+    world.mailbox.deliver(&raw, t0);
+    for pass in 1..=3 {
+        let report = redress::daemon::run_once_on(
+            &world.app,
+            &mut world.mailbox,
+            &world.sender,
+            &redress::clock::Clock::starting_at(t0 + Duration::minutes(pass)),
+        )
+        .await
+        .expect("pass");
+        assert_eq!(report.pass.failed, 1);
+        assert_eq!(
+            report.pass.quarantined,
+            usize::from(pass == 3),
+            "pass {pass}"
+        );
+    }
+    assert_eq!(world.mailbox.waiting(), 0, "not fetched forever");
+    assert_eq!(world.mailbox.quarantined.len(), 1);
+    let told = world.sender.to("cm@example.test");
+    assert!(
+        told.iter()
+            .any(|m| m.subject.contains("could not be recorded"))
+    );
+}

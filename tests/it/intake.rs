@@ -538,3 +538,42 @@ async fn the_automatic_receipt_can_be_the_acknowledgement() {
     );
     assert!(receipt.text_body.contains("Friday 4 December 2026"));
 }
+
+/// Issue 14: `run --once` exits non-zero when a mail could not be recorded; after three passes
+/// the mail is in the quarantine folder on the real server, not in the INBOX.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mail_that_cannot_be_recorded_fails_the_pass_and_is_quarantined() {
+    use sqlx::Connection;
+    let env = TestEnv::new();
+    ok(&env.redress(&["migrate"]));
+    let url = format!("sqlite://{}", env.dir.path().join("redress.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("db");
+    sqlx::query("CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.subject = 'Poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END")
+        .execute(&mut conn)
+        .await
+        .expect("trigger");
+    conn.close().await.expect("close");
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("poison-{}", env.customer),
+            "Poison",
+            "x",
+        ),
+        None,
+    )
+    .await;
+    for pass in 1..=3 {
+        let out = env.redress(&["run", "--once"]);
+        assert!(!out.status.success(), "pass {pass} fails");
+        let summary: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("the summary is still printed");
+        assert_eq!(summary["failed"], 1);
+        assert_eq!(summary["quarantined"], u8::from(pass == 3));
+    }
+    env.wait_for_mails(&env.complaints, "Quarantine", 1).await;
+    let out = ok(&env.redress(&["run", "--once"]));
+    let summary: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(summary["fetched"], 0, "nothing left to fetch again");
+}

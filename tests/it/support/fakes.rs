@@ -22,6 +22,8 @@ pub struct MemoryMailbox {
     waiting: BTreeMap<u32, FetchedMail>,
     /// What intake moved to the processed folder, in order.
     pub processed: Vec<FetchedMail>,
+    /// What intake moved to the quarantine folder, in order.
+    pub quarantined: Vec<FetchedMail>,
 }
 
 impl MemoryMailbox {
@@ -63,6 +65,15 @@ impl Mailbox for MemoryMailbox {
         for uid in uids {
             if let Some(mail) = self.waiting.remove(uid) {
                 self.processed.push(mail);
+            }
+        }
+        Ok(())
+    }
+
+    async fn quarantine(&mut self, uids: &[u32]) -> Result<(), MailboxError> {
+        for uid in uids {
+            if let Some(mail) = self.waiting.remove(uid) {
+                self.quarantined.push(mail);
             }
         }
         Ok(())

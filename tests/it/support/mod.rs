@@ -190,6 +190,7 @@ impl TestEnv {
             password: Secret::new("secret"),
             folder: folder.into(),
             processed_folder: "Processed".into(),
+            quarantine_folder: "Quarantine".into(),
             poll_interval: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(60),
             ca_file: None,
