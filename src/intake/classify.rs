@@ -553,6 +553,11 @@ impl Classifier {
                 own.push(format!("X-Loop: {value} is ours"));
             }
         }
+        for sender in [&mail.from, &mail.sender].into_iter().flatten() {
+            if sender.address.eq_ignore_ascii_case(&self.own_address) {
+                own.push(format!("sent from our own address {}", sender.address));
+            }
+        }
         own
     }
 
@@ -653,6 +658,19 @@ mod tests {
     fn classifier() -> Classifier {
         Classifier::new("example.org", "complaints@example.org", RULES)
             .expect("shipped rules compile")
+    }
+
+    /// Issue 14: mail from our own address is recorded and never answered, X-Loop or not.
+    #[test]
+    fn mail_from_our_own_address_is_ours() {
+        let c = classifier();
+        let m = mail(
+            "From: Complaints <Complaints@Example.org>\r\nSubject: Test\r\n",
+            "Is this working? I am unhappy.",
+        );
+        let decision = c.classify(&m, None);
+        assert_eq!(decision.kind, Kind::Automated);
+        assert_eq!(decision.robot, Some(Robot::OurOwnMail));
     }
 
     /// Awaab's Law's first phase: emergency hazards of every kind, and significant damp and mould.
