@@ -128,6 +128,55 @@ pub fn content_hash(raw: &[u8]) -> String {
     hex::encode(Sha256::digest(raw))
 }
 
+/// Header fields added in transit, not by the sender: left out of a mail's identity.
+const TRACE_HEADERS: &[&str] = &[
+    "received",
+    "return-path",
+    "delivered-to",
+    "x-original-to",
+    "x-envelope-to",
+    "x-delivered-to",
+    "x-received",
+    "received-spf",
+    "authentication-results",
+    "x-virus-scanned",
+];
+
+/// Prefixes of header fields added in transit.
+const TRACE_PREFIXES: &[&str] = &["arc-", "x-spam-", "x-ms-exchange-", "x-google-", "x-gm-"];
+
+fn is_trace(name: &str) -> bool {
+    let name = name.trim().to_ascii_lowercase();
+    TRACE_HEADERS.contains(&name.as_str()) || TRACE_PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// A mail's identity: the SHA-256 of its bytes without the trace header fields (RFC 5322
+/// fields with their folded continuation lines), so a re-delivery by another route is the
+/// same mail.
+pub fn identity_hash(raw: &[u8]) -> String {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 2)
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|p| p + 1))
+        .unwrap_or(raw.len());
+    let (head, body) = raw.split_at(end);
+    let mut hasher = Sha256::new();
+    let mut keep = true;
+    for line in head.split_inclusive(|b| *b == b'\n') {
+        let continuation = line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
+        if !continuation {
+            let name = line.split(|b| *b == b':').next().unwrap_or(line);
+            keep = !is_trace(&String::from_utf8_lossy(name));
+        }
+        if keep {
+            hasher.update(line);
+        }
+    }
+    hasher.update(body);
+    hex::encode(hasher.finalize())
+}
+
 /// Strips angle brackets and white space from a Message-ID.
 pub fn normalise_message_id(id: &str) -> String {
     id.trim()
@@ -264,6 +313,21 @@ pub fn parse(raw: &[u8]) -> ParsedMail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 14: the same mail delivered again with one more trace header is the same mail.
+    #[test]
+    fn a_mails_identity_ignores_trace_headers() {
+        let once = b"Received: from a by b; Mon, 23 Nov 2026 10:00:00 +0000\r\nFrom: j@example.net\r\nSubject: Boiler\r\nMessage-ID: <m@example.net>\r\n\r\nBroken.\r\n";
+        let again = b"Delivered-To: alias@example.org\r\nReceived: from c by d;\r\n Mon, 23 Nov 2026 10:05:00 +0000\r\nReceived: from a by b; Mon, 23 Nov 2026 10:00:00 +0000\r\nFrom: j@example.net\r\nSubject: Boiler\r\nMessage-ID: <m@example.net>\r\n\r\nBroken.\r\n";
+        assert_eq!(identity_hash(once), identity_hash(again));
+        let changed = b"From: j@example.net\r\nSubject: Boiler!\r\nMessage-ID: <m@example.net>\r\n\r\nBroken.\r\n";
+        assert_ne!(identity_hash(once), identity_hash(changed));
+        assert_ne!(
+            content_hash(once),
+            content_hash(again),
+            "the evidence hash still differs"
+        );
+    }
 
     /// Issue 14: PostgreSQL refuses U+0000, which an encoded word can decode to.
     #[test]

@@ -20,7 +20,7 @@ use crate::case::from_mail::{self, Arrival, Handling, MailPlan};
 use crate::case::model::Event;
 use crate::case::plan::Target;
 use crate::intake::classify::{Decision, Kind, KnownCase, Robot};
-use crate::intake::mail::{ParsedMail, content_hash, parse};
+use crate::intake::mail::{ParsedMail, content_hash, identity_hash, parse};
 use crate::store::{CaseRow, CaseState, NewMessage, OutboxRow, StoreError, Tx};
 
 /// Where a mail came from in the mailbox.
@@ -186,8 +186,13 @@ pub async fn ingest(
 ) -> Result<IngestOutcome, CaseError> {
     let mail = parse(raw);
     let sha256 = content_hash(raw);
+    let identity = identity_hash(raw);
     let message_id = mail.message_id.clone().unwrap_or_default();
-    if let Some((_, case_id)) = app.store.find_message(&message_id, &sha256).await? {
+    let seen = app
+        .store
+        .find_message(&message_id, &sha256, &identity)
+        .await?;
+    if let Some((_, case_id)) = seen {
         let reference = match case_id {
             Some(id) => app.store.reference_of(id).await?,
             None => None,
@@ -213,6 +218,7 @@ pub async fn ingest(
         raw,
         mail: &mail,
         sha256: &sha256,
+        identity: &identity,
         message_id: &message_id,
         decision: &decision,
         source,
@@ -241,6 +247,7 @@ struct Recorded<'a> {
     raw: &'a [u8],
     mail: &'a ParsedMail,
     sha256: &'a str,
+    identity: &'a str,
     message_id: &'a str,
     decision: &'a Decision,
     source: Option<&'a MailSource>,
@@ -254,6 +261,7 @@ impl Recorded<'_> {
         let new_message = NewMessage {
             raw: self.raw,
             sha256: self.sha256,
+            identity: self.identity,
             message_id: self.message_id,
             mailbox: self.source.map(|s| s.mailbox.as_str()),
             uidvalidity: self.source.map(|s| s.uidvalidity),

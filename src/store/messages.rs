@@ -11,18 +11,22 @@ use super::{Store, StoreError, Tx, from_ts, ts};
 use crate::intake::mail::content_hash;
 
 impl Store {
-    /// The row of a message already recorded with this Message-ID and content hash, and its case.
+    /// The row of a message already recorded with this Message-ID and the same bytes or the same
+    /// identity (bytes less trace headers), and its case.
     pub async fn find_message(
         &self,
         message_id: &str,
         sha256: &str,
+        identity: &str,
     ) -> Result<Option<(i64, Option<i64>)>, StoreError> {
-        let row =
-            sqlx::query("SELECT id, case_id FROM messages WHERE message_id = $1 AND sha256 = $2")
-                .bind(message_id)
-                .bind(sha256)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT id, case_id FROM messages WHERE message_id = $1 AND (sha256 = $2 OR identity = $3) ORDER BY id LIMIT 1",
+        )
+        .bind(message_id)
+        .bind(sha256)
+        .bind(identity)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(match row {
             Some(row) => Some((row.try_get("id")?, row.try_get("case_id")?)),
             None => None,
@@ -72,9 +76,9 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<Option<i64>, StoreError> {
         let row = sqlx::query(
-            "INSERT INTO messages (direction, message_id, sha256, raw, mailbox, uidvalidity, uid, received_at, from_address, subject, classification, reasons, created_at)
-             VALUES ('in', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-             ON CONFLICT (message_id, sha256) DO NOTHING RETURNING id",
+            "INSERT INTO messages (direction, message_id, sha256, raw, mailbox, uidvalidity, uid, received_at, from_address, subject, classification, reasons, created_at, identity)
+             VALUES ('in', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (message_id, identity) DO NOTHING RETURNING id",
         )
         .bind(message.message_id)
         .bind(message.sha256)
@@ -88,6 +92,7 @@ impl Tx {
         .bind(message.classification)
         .bind(message.reasons)
         .bind(ts(now))
+        .bind(message.identity)
         .fetch_optional(self.conn())
         .await?;
         Ok(match row {

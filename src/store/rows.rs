@@ -249,7 +249,10 @@ pub struct CaseState {
 #[derive(Debug, Clone)]
 pub struct NewMessage<'a> {
     pub raw: &'a [u8],
+    /// SHA-256 of the bytes as they came (evidence).
     pub sha256: &'a str,
+    /// SHA-256 of the bytes less trace headers (who it is, for duplicates).
+    pub identity: &'a str,
     pub message_id: &'a str,
     pub mailbox: Option<&'a str>,
     pub uidvalidity: Option<u32>,

@@ -248,6 +248,7 @@ async fn a_case_reads_back_whole(store: Store) {
     let message = NewMessage {
         raw,
         sha256: "h1",
+        identity: "i1",
         message_id: "m1@example.test",
         mailbox: Some("INBOX"),
         uidvalidity: Some(7),
@@ -261,6 +262,17 @@ async fn a_case_reads_back_whole(store: Store) {
     let row = tx.insert_message(&message, now).await.expect("message");
     let row = row.expect("new message");
     assert_eq!(tx.insert_message(&message, now).await.expect("again"), None);
+    let redelivered = NewMessage {
+        sha256: "h2",
+        ..message.clone()
+    };
+    assert_eq!(
+        tx.insert_message(&redelivered, now)
+            .await
+            .expect("redelivered"),
+        None,
+        "the same identity under other bytes is the same mail"
+    );
     tx.insert_attachment(row, Some("photo.jpg"), "image/jpeg", b"jpeg")
         .await
         .expect("attachment");
@@ -306,7 +318,7 @@ async fn a_case_reads_back_whole(store: Store) {
     assert_eq!(detail.events[0].event(), Some(event));
     assert_eq!(
         store
-            .find_message("m1@example.test", "h1")
+            .find_message("m1@example.test", "h1", "other")
             .await
             .expect("find"),
         Some((row, Some(id)))

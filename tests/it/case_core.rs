@@ -866,3 +866,25 @@ async fn a_mail_that_cannot_be_recorded_is_quarantined_after_three_passes_on_fak
             .any(|m| m.subject.contains("could not be recorded"))
     );
 }
+
+/// Issue 14: the same mail delivered again with one more Received line (an alias, an upstream
+/// retry) is a duplicate, not a second case.
+#[tokio::test]
+async fn a_redelivery_with_another_received_line_is_one_case_on_fakes() {
+    let mut world = FakeWorld::new("").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let raw = complaint(
+        &world.customer,
+        &world.complaints,
+        "redelivered@example.test",
+        "Leak",
+        "Water is coming through the ceiling.",
+    );
+    let mut again = b"Received: from relay.example.net by mx.example.org; Mon, 23 Nov 2026 10:05:00 +0000\r\nDelivered-To: alias@example.org\r\n".to_vec();
+    again.extend_from_slice(&raw);
+    world.mailbox.deliver(&raw, t0);
+    world.mailbox.deliver(&again, t0);
+    let report = world.pass(t0).await;
+    assert_eq!((report.pass.new_cases, report.pass.duplicates), (1, 1));
+    assert_eq!(world.sender.to(&world.customer).len(), 1, "one receipt");
+}

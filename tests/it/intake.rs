@@ -209,13 +209,15 @@ async fn an_out_of_office_is_recorded_and_not_answered() {
         1,
         "recorded and moved"
     );
+    let raw = env.mails_in(&env.complaints, "Processed").await[0]
+        .raw
+        .clone();
     let row = app
         .store
         .find_message(
             &format!("ooo-{}", env.customer),
-            &redress::intake::mail::content_hash(
-                &env.mails_in(&env.complaints, "Processed").await[0].raw,
-            ),
+            &redress::intake::mail::content_hash(&raw),
+            &redress::intake::mail::identity_hash(&raw),
         )
         .await
         .expect("query");
