@@ -281,6 +281,14 @@ pub async fn send_one(
             }
             tx.commit().await?;
             tracing::info!(letter = letter.id, kind = %letter.kind, "letter sent");
+            // The server answers: whatever waits out a backoff from an outage goes now.
+            let released = app.store.release_waiting_letters(now).await?;
+            if released > 0 {
+                tracing::info!(
+                    released,
+                    "the mail server answers again: waiting letters go now"
+                );
+            }
             Ok(StepOutcome::Sent {
                 letter_id: letter.id,
             })

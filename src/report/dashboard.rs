@@ -61,6 +61,10 @@ pub struct Dashboard {
     pub stage1_responded: Rate,
     pub stage2_acknowledged: Rate,
     pub stage2_responded: Rate,
+    /// Letters waiting to be sent, letters given up, and when the oldest waiting was queued.
+    pub letters_waiting: i64,
+    pub letters_failed: i64,
+    pub oldest_waiting_since: Option<DateTime<Utc>>,
 }
 
 /// The start of the reporting year (1 April) that contains `day`.
@@ -127,6 +131,7 @@ pub async fn build(app: &App, now: DateTime<Utc>) -> Result<Dashboard, StoreErro
         rate.total += app.store.missed_deadlines(ack, year_start, now).await?;
         Ok::<Rate, StoreError>(rate)
     };
+    let (letters_waiting, letters_failed, oldest_waiting_since) = app.store.outbox_health().await?;
     let (ack1, response1) = Stage::Stage1.deadline_kinds();
     let (ack2, response2) = Stage::Stage2.deadline_kinds();
     Ok(Dashboard {
@@ -142,6 +147,9 @@ pub async fn build(app: &App, now: DateTime<Utc>) -> Result<Dashboard, StoreErro
         stage1_responded: rate("responded", Stage::Stage1, response1).await?,
         stage2_acknowledged: rate("acknowledged", Stage::Stage2, ack2).await?,
         stage2_responded: rate("responded", Stage::Stage2, response2).await?,
+        letters_waiting,
+        letters_failed,
+        oldest_waiting_since,
     })
 }
 
@@ -172,6 +180,14 @@ pub fn render(app: &App, d: &Dashboard) -> String {
             ));
         }
     }
+    let oldest = d.oldest_waiting_since.map_or(String::new(), |t| {
+        let minutes = (d.at - t).num_minutes().max(0);
+        format!(", the oldest queued {minutes} minute(s) ago")
+    });
+    out.push_str(&format!(
+        "\nLetters: {} waiting{oldest}; {} given up (see `cases show`)\n",
+        d.letters_waiting, d.letters_failed
+    ));
     out.push_str(&format!(
         "\nOn time since {} (the reporting year):\n",
         d.year_from

@@ -57,6 +57,36 @@ impl Store {
         Ok(())
     }
 
+    /// Makes every letter waiting for a retry due now: the server answered again, so nothing
+    /// waits out its backoff. Returns how many were released.
+    pub async fn release_waiting_letters(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $1 WHERE status = 'pending' AND attempts > 0 AND next_attempt_at > $1",
+        )
+        .bind(ts(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Letters waiting to be sent and letters given up, and when the oldest waiting was queued.
+    pub async fn outbox_health(&self) -> Result<(i64, i64, Option<DateTime<Utc>>), StoreError> {
+        let row = sqlx::query(
+            "SELECT
+               (SELECT COUNT(*) FROM outbox WHERE status = 'pending') AS waiting,
+               (SELECT COUNT(*) FROM outbox WHERE status = 'failed') AS failed,
+               (SELECT MIN(created_at) FROM outbox WHERE status = 'pending') AS oldest",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let oldest: Option<i64> = row.try_get("oldest")?;
+        Ok((
+            row.try_get("waiting")?,
+            row.try_get("failed")?,
+            oldest.map(from_ts),
+        ))
+    }
+
     /// When the next pending letter is due, if any.
     pub async fn next_letter_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row =

@@ -888,3 +888,80 @@ async fn a_redelivery_with_another_received_line_is_one_case_on_fakes() {
     assert_eq!((report.pass.new_cases, report.pass.duplicates), (1, 1));
     assert_eq!(world.sender.to(&world.customer).len(), 1, "one receipt");
 }
+
+/// Issue 14: after an SMTP outage, the first letter the server accepts releases every letter
+/// waiting out its backoff: they go in the same pass, not up to an hour later.
+#[tokio::test]
+async fn after_an_outage_waiting_letters_go_at_once_on_fakes() {
+    use redress::deliver::outbox::{EmailSender, SendError, drain};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    struct Flaky {
+        down: AtomicBool,
+        sent: std::sync::Mutex<Vec<String>>,
+    }
+    impl EmailSender for Flaky {
+        async fn send(&self, _from: &str, to: &str, _raw: &[u8]) -> Result<(), SendError> {
+            if self.down.load(Ordering::SeqCst) {
+                return Err(SendError::Transient("421 try again later".into()));
+            }
+            self.sent.lock().expect("lock").push(to.to_string());
+            Ok(())
+        }
+    }
+    let world = FakeWorld::new("").await;
+    let app = &world.app;
+    let flaky = Flaky {
+        down: AtomicBool::new(true),
+        sent: std::sync::Mutex::new(Vec::new()),
+    };
+    let t0 = at("2026-11-23T10:00:00Z");
+    for n in 0..3 {
+        let raw = complaint(
+            &format!("c{n}@example.test"),
+            &world.complaints,
+            &format!("outage-{n}@example.test"),
+            "Outage",
+            "Nobody came.",
+        );
+        redress::intake::ingest(app, &raw, None, t0)
+            .await
+            .expect("recorded");
+    }
+    // Three failed attempts each: the next tries are minutes away.
+    for minutes in [0, 2, 5] {
+        let clock = redress::clock::Clock::starting_at(t0 + Duration::minutes(minutes));
+        assert_eq!(drain(app, &flaky, &clock).await.expect("drain"), 0);
+    }
+    let during = redress::report::dashboard::build(app, t0 + Duration::minutes(5))
+        .await
+        .expect("status");
+    assert_eq!(during.letters_waiting, 3);
+    assert_eq!(during.oldest_waiting_since, Some(t0));
+    flaky.down.store(false, Ordering::SeqCst);
+    // A new letter goes at once, and takes the waiting ones with it.
+    let raw = complaint(
+        "new@example.test",
+        &world.complaints,
+        "outage-new@example.test",
+        "New",
+        "Nobody came.",
+    );
+    let t1 = t0 + Duration::minutes(6);
+    redress::intake::ingest(app, &raw, None, t1)
+        .await
+        .expect("recorded");
+    let clock = redress::clock::Clock::starting_at(t1);
+    assert_eq!(
+        drain(app, &flaky, &clock).await.expect("drain"),
+        4,
+        "all four in one pass"
+    );
+    let (waiting, failed, _) = app.store.outbox_health().await.expect("health");
+    assert_eq!((waiting, failed), (0, 0));
+    let status = redress::report::dashboard::build(app, t1)
+        .await
+        .expect("status");
+    assert_eq!(status.letters_waiting, 0);
+    let text = redress::report::dashboard::render(app, &status);
+    assert!(text.contains("Letters: 0 waiting; 0 given up"), "{text}");
+}
