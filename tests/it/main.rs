@@ -8,6 +8,7 @@ mod case_core;
 mod classification;
 mod cli;
 mod corpus;
+mod hostile;
 mod intake;
 mod outbox;
 mod reminders;
