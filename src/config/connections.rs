@@ -7,17 +7,45 @@ use serde::Deserialize;
 
 use super::{Base, ConfigError, address_of, invalid, missing, parse_duration, required};
 
-/// A password or other secret: never printed.
+/// A password or other secret: never printed. One kept in a file (`password_file`, e.g. a
+/// systemd credential) is read only when it is needed, so a command that does not connect to
+/// that server never needs to read it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(SecretSource);
+
+#[derive(Clone, PartialEq, Eq)]
+enum SecretSource {
+    Value(String),
+    File { path: PathBuf, key: String },
+}
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(SecretSource::Value(value.into()))
     }
-    /// The secret itself, for handing to a protocol client.
-    pub fn expose(&self) -> &str {
-        &self.0
+
+    /// A secret read from `path` when needed; `key` names the setting in errors.
+    pub fn from_file(path: PathBuf, key: &str) -> Self {
+        Self(SecretSource::File {
+            path,
+            key: key.to_string(),
+        })
+    }
+
+    /// The secret itself, for handing to a protocol client (read now from its file, if any).
+    pub fn expose(&self) -> Result<String, ConfigError> {
+        match &self.0 {
+            SecretSource::Value(value) => Ok(value.clone()),
+            SecretSource::File { path, key } => std::fs::read_to_string(path)
+                .map(|text| text.trim_end_matches(['\r', '\n']).to_string())
+                .map_err(|e| {
+                    invalid(
+                        key,
+                        format!("cannot read {}: {e}", path.display()),
+                        "check the path and that redress may read it",
+                    )
+                }),
+        }
     }
 }
 
@@ -328,16 +356,10 @@ fn read_password(
             "keep only one of them",
         )),
         (Some(p), None) => Ok(Some(Secret::new(p))),
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                invalid(
-                    &format!("{table}.password_file"),
-                    format!("cannot read {}: {e}", path.display()),
-                    "check the path and that redress may read it",
-                )
-            })?;
-            Ok(Some(Secret::new(text.trim_end_matches(['\r', '\n']))))
-        }
+        (None, Some(path)) => Ok(Some(Secret::from_file(
+            path,
+            &format!("{table}.password_file"),
+        ))),
         (None, None) => Ok(None),
     }
 }

@@ -87,9 +87,12 @@ impl SmtpSender {
                 .tls(tls)
                 .timeout(Some(Duration::from_secs(60)));
         if let Some((user, password)) = &settings.credentials {
+            let password = password
+                .expose()
+                .map_err(|e| SendError::Permanent(e.to_string()))?;
             builder = builder.credentials(Credentials::new(
                 user.clone(),
-                password.expose().to_string(),
+                password,
             ));
         }
         Ok(SmtpSender {

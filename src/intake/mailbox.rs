@@ -38,6 +38,8 @@ pub enum MailboxError {
     Imap(#[from] async_imap::error::Error),
     #[error("IMAP connection: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Secret(#[from] crate::config::ConfigError),
     #[error("IMAP server closed the connection before greeting")]
     NoGreeting,
     #[error("IMAP server did not answer within {0:?}")]
@@ -272,7 +274,7 @@ impl MailboxClient {
         }
         let mut session = match tokio::time::timeout(
             COMMAND_TIMEOUT,
-            client.login(&settings.username, settings.password.expose()),
+            client.login(&settings.username, settings.password.expose()?),
         )
         .await
         {

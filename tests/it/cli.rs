@@ -252,3 +252,24 @@ fn the_systemd_unit_is_hardened() {
         });
     assert!(score < 2.0, "exposure {score}:\n{text}");
 }
+
+/// Issue 15: a command reads only the secrets it needs: with the IMAP password file unreadable,
+/// read-only commands work and the daemon's pass names the key and the fix.
+#[tokio::test(flavor = "multi_thread")]
+async fn read_only_commands_do_not_read_the_mailbox_password() {
+    let env = TestEnv::new();
+    let config = std::fs::read_to_string(&env.config_path).expect("config");
+    let config = config.replacen(
+        "password = \"secret\"",
+        "password_file = \"/nonexistent/redress/imap\"",
+        1,
+    );
+    std::fs::write(&env.config_path, config).expect("write");
+    ok(&env.redress(&["calendar", "add", "2026-11-28", "5"]));
+    ok(&env.redress(&["cases", "list"]));
+    ok(&env.redress(&["report", "--from", "2026-04-01", "--to", "2027-03-31"]));
+    let pass = env.redress(&["run", "--once"]);
+    assert!(!pass.status.success());
+    let why = stderr(&pass);
+    assert!(why.contains("`mailbox.password_file`"), "{why}");
+}
