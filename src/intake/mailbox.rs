@@ -32,8 +32,15 @@ pub enum MailboxError {
     Tls(#[from] TlsError),
     #[error("IMAP server name {0} is not valid for TLS")]
     ServerName(String),
-    #[error("IMAP login as {user} failed: {message}")]
-    Login { user: String, message: String },
+    #[error(
+        "IMAP login to {host}:{port} as {user} was refused ({message}): check mailbox.username and the password (mailbox.password or mailbox.password_file)"
+    )]
+    Login {
+        host: String,
+        port: u16,
+        user: String,
+        message: String,
+    },
     #[error("IMAP: {0}")]
     Imap(#[from] async_imap::error::Error),
     #[error("IMAP connection: {0}")]
@@ -129,6 +136,15 @@ async fn tls_wrap(settings: &MailboxSettings, tcp: TcpStream) -> Result<BoxedStr
         .map_err(|_| MailboxError::ServerName(settings.host.clone()))?;
     let stream = timed(TlsConnector::from(config).connect(name, tcp)).await?;
     Ok(Box::new(stream))
+}
+
+/// The server's text in a response the IMAP library reports as `code: …, info: Some("…")`.
+fn server_words(text: &str) -> String {
+    let info = text
+        .split_once("info: Some(\"")
+        .and_then(|(_, rest)| rest.rsplit_once("\")"))
+        .map_or(text, |(words, _)| words);
+    info.trim().to_string()
 }
 
 /// Reads the server's greeting, the first thing it says.
@@ -280,9 +296,18 @@ impl MailboxClient {
         {
             Ok(Ok(session)) => session,
             Ok(Err((e, _))) => {
+                // The server's own words, without the library's debug formatting.
+                let message = match e {
+                    async_imap::error::Error::No(text) | async_imap::error::Error::Bad(text) => {
+                        server_words(&text)
+                    }
+                    other => other.to_string(),
+                };
                 return Err(MailboxError::Login {
+                    host: settings.host.clone(),
+                    port: settings.port,
                     user: settings.username.clone(),
-                    message: e.to_string(),
+                    message,
                 });
             }
             Err(_) => return Err(MailboxError::Timeout(COMMAND_TIMEOUT)),

@@ -273,3 +273,22 @@ async fn read_only_commands_do_not_read_the_mailbox_password() {
     let why = stderr(&pass);
     assert!(why.contains("`mailbox.password_file`"), "{why}");
 }
+
+/// Issue 15: a wrong IMAP password is one line a person can act on, naming the server and keys.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_imap_password_says_what_to_check() {
+    let env = TestEnv::new();
+    let config = std::fs::read_to_string(&env.config_path).expect("config");
+    std::fs::write(
+        &env.config_path,
+        config.replacen("password = \"secret\"", "password = \"wrong\"", 1),
+    )
+    .expect("write");
+    let pass = env.redress(&["run", "--once"]);
+    assert!(!pass.status.success());
+    let why = stderr(&pass);
+    assert_eq!(why.trim().lines().count(), 1, "{why}");
+    assert!(why.contains("was refused") && why.contains("mailbox.password"), "{why}");
+    assert!(why.contains(&format!("127.0.0.1:{}", env.stack.imap_port)), "{why}");
+    assert!(!why.contains("code: None"), "{why}");
+}
