@@ -109,7 +109,7 @@ impl App {
     /// Connects to the database and applies migrations; every event written is stamped with
     /// the account running redress.
     pub async fn start(rules: Rules) -> Result<App, AppError> {
-        let store = Store::connect(&rules.settings.database_url).await?;
+        let store = Store::connect(&rules.settings.database.connect_url()?).await?;
         store.migrate().await?;
         let store = store.acting_as(&operator());
         Ok(App { rules, store })

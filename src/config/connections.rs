@@ -136,6 +136,56 @@ pub(super) struct RawSmtp {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDatabase {
     url: Option<String>,
+    password_file: Option<PathBuf>,
+}
+
+/// Where the database is: its URL (never printed with a password) and, for PostgreSQL, a
+/// password kept apart in a file (`database.password_file`, e.g. a systemd credential).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub password: Option<Secret>,
+}
+
+impl DatabaseSettings {
+    /// The URL to connect with: the password from its file put in as the URL's userinfo.
+    pub fn connect_url(&self) -> Result<String, ConfigError> {
+        let Some(password) = &self.password else {
+            return Ok(self.url.clone());
+        };
+        let password = percent_encode(&password.expose()?);
+        let (scheme, rest) = self.url.split_once("://").unwrap_or(("", &self.url));
+        Ok(match rest.split_once('@') {
+            Some((user, host)) => format!("{scheme}://{user}:{password}@{host}"),
+            None => format!("{scheme}://postgres:{password}@{rest}"),
+        })
+    }
+}
+
+/// The URL with any password in it replaced, for messages.
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:[redacted]@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// A required table, or what to add.
@@ -291,24 +341,47 @@ pub(super) fn smtp(raw: Option<RawSmtp>, base: &Base<'_>) -> Result<SmtpSettings
 }
 
 /// `[database] url`: SQLite or PostgreSQL.
-pub(super) fn database_url(raw: Option<RawDatabase>) -> Result<String, ConfigError> {
-    let url = raw.and_then(|d| d.url).ok_or_else(|| {
+pub(super) fn database(
+    raw: Option<RawDatabase>,
+    base: &Base<'_>,
+) -> Result<DatabaseSettings, ConfigError> {
+    let raw = raw.unwrap_or(RawDatabase {
+        url: None,
+        password_file: None,
+    });
+    let url = raw.url.ok_or_else(|| {
         missing(
             "database.url",
             "e.g. url = \"sqlite:///var/lib/redress/redress.db\" or a postgres:// URL",
         )
     })?;
-    if !(url.starts_with("sqlite:")
-        || url.starts_with("postgres://")
-        || url.starts_with("postgresql://"))
-    {
+    let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    if !(url.starts_with("sqlite:") || postgres) {
         return Err(invalid(
             "database.url",
-            format!("`{url}` is neither SQLite nor PostgreSQL"),
+            format!("`{}` is neither SQLite nor PostgreSQL", redacted_url(&url)),
             "use sqlite:///path/to/redress.db or postgres://user@host/db",
         ));
     }
-    Ok(url)
+    let password = match raw.password_file {
+        Some(_) if !postgres => {
+            return Err(invalid(
+                "database.password_file",
+                "SQLite has no password",
+                "remove database.password_file",
+            ));
+        }
+        Some(_) if redacted_url(&url) != url => {
+            return Err(invalid(
+                "database.password_file",
+                "the URL holds a password too",
+                "keep the password in the file only: postgres://user@host/db",
+            ));
+        }
+        Some(path) => Some(Secret::from_file(base.resolve(path), "database.password_file")),
+        None => None,
+    };
+    Ok(DatabaseSettings { url, password })
 }
 
 fn parse_security(value: Option<&str>, key: &str, host: &str) -> Result<Security, ConfigError> {

@@ -20,7 +20,9 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::Deserialize;
 
 pub use calendar::CalendarSettings;
-pub use connections::{MailboxSettings, Secret, Security, SmtpSettings, is_loopback};
+pub use connections::{
+    DatabaseSettings, MailboxSettings, Secret, Security, SmtpSettings, is_loopback, redacted_url,
+};
 pub use organisation::{DEFAULT_OMBUDSMAN_CONTACT, OrganisationSettings};
 pub use routing::{ReminderSettings, ReportSettings, RoutingSettings};
 
@@ -66,7 +68,7 @@ fn invalid(key: &str, problem: impl Into<String>, fix: &str) -> ConfigError {
 pub struct Settings {
     pub mailbox: MailboxSettings,
     pub smtp: SmtpSettings,
-    pub database_url: String,
+    pub database: DatabaseSettings,
     pub organisation: OrganisationSettings,
     pub templates_dir: PathBuf,
     /// The classifier's phrases (`[classification] rules_file`).
@@ -149,7 +151,7 @@ impl Settings {
         let base = Base(base);
         let mailbox = connections::mailbox(raw.mailbox, &base)?;
         let smtp = connections::smtp(raw.smtp, &base)?;
-        let database_url = connections::database_url(raw.database)?;
+        let database = connections::database(raw.database, &base)?;
         let organisation = organisation::build(raw.organisation.unwrap_or_default(), &smtp)?;
         let calendar = calendar::build(raw.calendar.unwrap_or_default(), &base)?;
         let deadlines = deadlines::build(raw.deadlines.unwrap_or_default())?;
@@ -170,7 +172,7 @@ impl Settings {
             classification_rules,
             mailbox,
             smtp,
-            database_url,
+            database,
             organisation,
             templates_dir,
             calendar,
@@ -344,6 +346,29 @@ url = "sqlite:///tmp/x.db"
             "{GOOD}\n[routing]\nmanager = \"head@example.test\"\n[routing.service_areas]\nRepairs = \"head@example.test\"\n"
         );
         assert!(Settings::from_toml(&text, Path::new("/")).is_err());
+    }
+
+    /// Issue 15: a URL with a typo never echoes its password; a password can live in a file.
+    #[test]
+    fn database_passwords_never_print_and_can_live_in_a_file() {
+        let typo = GOOD.replace(
+            "url = \"sqlite:///tmp/x.db\"",
+            "url = \"postgress://redress:hunter3@db/redress\"",
+        );
+        let err = Settings::from_toml(&typo, Path::new("/")).expect_err("typo");
+        assert!(!err.to_string().contains("hunter3"), "{err}");
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(dir.path().join("db"), "p@ss word\n").expect("secret");
+        let text = GOOD.replace(
+            "url = \"sqlite:///tmp/x.db\"",
+            "url = \"postgres://redress@db.example.org/redress\"\npassword_file = \"db\"",
+        );
+        let s = Settings::from_toml(&text, dir.path()).expect("valid");
+        assert_eq!(
+            s.database.connect_url().expect("read"),
+            "postgres://redress:p%40ss%20word@db.example.org/redress"
+        );
+        assert!(!format!("{s:?}").contains("p@ss"));
     }
 
     #[test]
