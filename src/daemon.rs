@@ -6,6 +6,7 @@
 //! wait against a broadcast shutdown signal, and the daemon returns once both have finished.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -17,7 +18,7 @@ use crate::app::App;
 use crate::case::apply::{QueueError, object, queue};
 use crate::case::plan::{IfUnwritten, Outgoing};
 use crate::clock::Clock;
-use crate::deliver::outbox::{EmailSender, drain};
+use crate::deliver::outbox::{EmailSender, drain, drain_until};
 use crate::deliver::scheduler::{self, SchedulerReport};
 use crate::intake::mailbox::{Mailbox, MailboxClient, MailboxError, WaitOutcome};
 use crate::intake::{IngestOutcome, MailSource, ingest};
@@ -394,6 +395,8 @@ async fn remind(
     }
 }
 
+/// The outbox worker. On shutdown it claims no new letter and lets the ones in flight finish,
+/// so a stop never makes a letter go twice (bounded by the unit's stop timeout).
 async fn send_letters<S: EmailSender>(
     app: Arc<App>,
     sender: Arc<S>,
@@ -401,12 +404,15 @@ async fn send_letters<S: EmailSender>(
     new_mail: Arc<Notify>,
     mut shutdown: broadcast::Receiver<()>,
 ) {
-    loop {
-        let drained = tokio::select! {
-            _ = shutdown.recv() => return,
-            result = drain(&app, sender.as_ref(), &clock) => result,
-        };
-        if let Err(error) = drained {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut told = shutdown.resubscribe();
+    let flag = stop.clone();
+    tokio::spawn(async move {
+        let _ = told.recv().await;
+        flag.store(true, Ordering::SeqCst);
+    });
+    while !stop.load(Ordering::SeqCst) {
+        if let Err(error) = drain_until(&app, sender.as_ref(), &clock, &stop).await {
             tracing::error!(%error, "outbox pass failed");
         }
         let wait = match app.store.next_letter_due().await {

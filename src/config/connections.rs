@@ -378,7 +378,10 @@ pub(super) fn database(
                 "keep the password in the file only: postgres://user@host/db",
             ));
         }
-        Some(path) => Some(Secret::from_file(base.resolve(path), "database.password_file")),
+        Some(path) => Some(Secret::from_file(
+            base.resolve(path),
+            "database.password_file",
+        )),
         None => None,
     };
     Ok(DatabaseSettings { url, password })

@@ -6,6 +6,7 @@
 //! other robots do not answer us) and an `X-Loop` header naming our address (so our own mail
 //! coming back is recognised). The exact bytes sent are kept in the case's record.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::app::App;
@@ -90,10 +91,7 @@ impl SmtpSender {
             let password = password
                 .expose()
                 .map_err(|e| SendError::Permanent(e.to_string()))?;
-            builder = builder.credentials(Credentials::new(
-                user.clone(),
-                password,
-            ));
+            builder = builder.credentials(Credentials::new(user.clone(), password));
         }
         Ok(SmtpSender {
             transport: builder.build(),
@@ -331,15 +329,27 @@ pub async fn drain(
     sender: &impl EmailSender,
     clock: &Clock,
 ) -> Result<usize, CaseError> {
+    drain_until(app, sender, clock, &AtomicBool::new(false)).await
+}
+
+/// Like [`drain`], but no new letter is claimed once `stop` is set: the letters already in
+/// flight finish (a send cancelled after the server took it would be sent again).
+pub async fn drain_until(
+    app: &App,
+    sender: &impl EmailSender,
+    clock: &Clock,
+    stop: &AtomicBool,
+) -> Result<usize, CaseError> {
     let lane = || async {
         let mut sent = 0;
-        loop {
+        while !stop.load(Ordering::SeqCst) {
             match send_one(app, sender, clock).await? {
-                StepOutcome::Idle => return Ok::<usize, CaseError>(sent),
+                StepOutcome::Idle => break,
                 StepOutcome::Sent { .. } => sent += 1,
                 StepOutcome::Retrying { .. } | StepOutcome::GaveUp { .. } => {}
             }
         }
+        Ok::<usize, CaseError>(sent)
     };
     let lanes = futures::future::join_all((0..SEND_CONCURRENCY).map(|_| lane())).await;
     lanes

@@ -965,3 +965,63 @@ async fn after_an_outage_waiting_letters_go_at_once_on_fakes() {
     let text = redress::report::dashboard::render(app, &status);
     assert!(text.contains("Letters: 0 waiting; 0 given up"), "{text}");
 }
+
+/// Issue 15: SIGTERM while the server is taking a letter: the send finishes and is recorded, so
+/// the letter is never sent again after a restart.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shutdown_during_a_send_never_sends_a_letter_twice_on_fakes() {
+    use redress::deliver::outbox::{EmailSender, SendError, drain};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    /// A server that takes the message at once and answers two seconds later.
+    struct SlowServer {
+        taken: AtomicUsize,
+        in_flight: tokio::sync::Notify,
+    }
+    impl EmailSender for SlowServer {
+        async fn send(&self, _from: &str, _to: &str, _raw: &[u8]) -> Result<(), SendError> {
+            self.taken.fetch_add(1, Ordering::SeqCst);
+            self.in_flight.notify_one();
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            Ok(())
+        }
+    }
+    let world = FakeWorld::new("").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    let raw = complaint(
+        &world.customer,
+        &world.complaints,
+        "slow@example.test",
+        "Slow",
+        "Nobody came.",
+    );
+    redress::intake::ingest(&world.app, &raw, None, t0)
+        .await
+        .expect("recorded");
+    let app = Arc::new(world.app);
+    let server = Arc::new(SlowServer {
+        taken: AtomicUsize::new(0),
+        in_flight: tokio::sync::Notify::new(),
+    });
+    let (shutdown, _) = tokio::sync::broadcast::channel(1);
+    let daemon = tokio::spawn(redress::daemon::run(
+        app.clone(),
+        server.clone(),
+        redress::clock::Clock::starting_at(t0),
+        shutdown.clone(),
+    ));
+    server.in_flight.notified().await;
+    shutdown.send(()).expect("SIGTERM");
+    tokio::time::timeout(std::time::Duration::from_secs(10), daemon)
+        .await
+        .expect("stops once the send finished")
+        .expect("task")
+        .expect("clean");
+    assert_eq!(app.store.count_letters("sent").await.expect("count"), 1);
+    let restart = redress::clock::Clock::starting_at(t0 + Duration::minutes(30));
+    assert_eq!(
+        drain(&app, server.as_ref(), &restart).await.expect("drain"),
+        0
+    );
+    assert_eq!(server.taken.load(Ordering::SeqCst), 1, "sent once");
+}

@@ -288,7 +288,13 @@ async fn a_wrong_imap_password_says_what_to_check() {
     assert!(!pass.status.success());
     let why = stderr(&pass);
     assert_eq!(why.trim().lines().count(), 1, "{why}");
-    assert!(why.contains("was refused") && why.contains("mailbox.password"), "{why}");
-    assert!(why.contains(&format!("127.0.0.1:{}", env.stack.imap_port)), "{why}");
+    assert!(
+        why.contains("was refused") && why.contains("mailbox.password"),
+        "{why}"
+    );
+    assert!(
+        why.contains(&format!("127.0.0.1:{}", env.stack.imap_port)),
+        "{why}"
+    );
     assert!(!why.contains("code: None"), "{why}");
 }
