@@ -13,7 +13,7 @@ pub use case::CaseCommand;
 pub use cases::CasesCommand;
 pub use letters::LettersCommand;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
@@ -140,7 +140,7 @@ pub async fn execute(cli: Cli) -> Result<()> {
                 }
                 Ok(())
             } else {
-                run_daemon(app, sender, clock).await
+                run_daemon(&cli.config, app, sender, clock).await
             }
         }
         Command::Report {
@@ -204,28 +204,69 @@ async fn report(
     Ok(())
 }
 
-async fn run_daemon(app: App, sender: SmtpSender, clock: Clock) -> Result<()> {
-    let (shutdown, _) = tokio::sync::broadcast::channel(1);
-    let signal_sender = shutdown.clone();
-    tokio::spawn(async move {
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut sig) => {
-                    sig.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
+/// What a signal asks of the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    /// SIGTERM or Ctrl-C: finish what is in hand and stop.
+    Stop,
+    /// SIGHUP: reload the config, templates, rules and holidays.
+    Reload,
+}
+
+/// Waits for SIGTERM, Ctrl-C or SIGHUP.
+async fn next_signal() -> Signal {
+    use tokio::signal::unix::{SignalKind, signal};
+    let wait = |kind: SignalKind| async move {
+        match signal(kind) {
+            Ok(mut sig) => {
+                sig.recv().await;
             }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminate => {}
+            Err(_) => std::future::pending::<()>().await,
         }
-        tracing::info!("shutdown requested");
-        let _ = signal_sender.send(());
-    });
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => Signal::Stop,
+        _ = wait(SignalKind::terminate()) => Signal::Stop,
+        _ = wait(SignalKind::hangup()) => Signal::Reload,
+    }
+}
+
+/// The daemon until SIGTERM. SIGHUP reloads the config file, templates, rules and holidays in
+/// the same process: the new ones are checked first, and a bad file is logged and the running
+/// ones kept.
+async fn run_daemon(config: &Path, app: App, sender: SmtpSender, clock: Clock) -> Result<()> {
+    let (mut app, mut sender) = (Arc::new(app), Arc::new(sender));
     tracing::info!("redress started");
-    let app = Arc::new(app);
-    daemon::run(app.clone(), Arc::new(sender), clock, shutdown).await?;
-    app.store.close().await;
-    Ok(())
+    loop {
+        let (shutdown, _) = tokio::sync::broadcast::channel(1);
+        let signal_sender = shutdown.clone();
+        let signal = tokio::spawn(async move {
+            let signal = next_signal().await;
+            tracing::info!(?signal, "signal received: finishing what is in hand");
+            let _ = signal_sender.send(());
+            signal
+        });
+        daemon::run(app.clone(), sender.clone(), clock, shutdown).await?;
+        if signal.await? == Signal::Stop {
+            app.store.close().await;
+            return Ok(());
+        }
+        match reload(config).await {
+            Ok((new_app, new_sender)) => {
+                app.store.close().await;
+                (app, sender) = (Arc::new(new_app), Arc::new(new_sender));
+                tracing::info!("configuration reloaded");
+            }
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "reload refused: the running configuration is kept");
+            }
+        }
+    }
+}
+
+/// The application built afresh from the config file, checked before it replaces the running one.
+async fn reload(config: &Path) -> Result<(App, SmtpSender)> {
+    let rules = Rules::load(config).with_context(|| format!("config {}", config.display()))?;
+    let sender = SmtpSender::new(&rules.settings.smtp)?;
+    Ok((App::start(rules).await?, sender))
 }

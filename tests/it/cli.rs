@@ -1,5 +1,7 @@
 //! The command line as operations and handlers use it.
 
+use std::time::Duration;
+
 use crate::support::*;
 
 fn stdout(out: &std::process::Output) -> String {
@@ -297,4 +299,98 @@ async fn a_wrong_imap_password_says_what_to_check() {
         "{why}"
     );
     assert!(!why.contains("code: None"), "{why}");
+}
+
+/// Issue 15: SIGHUP reloads the config and templates in the same process; a broken config is
+/// logged and the running one kept; SIGTERM then stops it cleanly.
+#[tokio::test(flavor = "multi_thread")]
+async fn sighup_reloads_and_a_broken_config_is_refused() {
+    let env = TestEnv::new();
+    let templates = env.dir.path().join("templates");
+    std::fs::create_dir_all(&templates).expect("dir");
+    for entry in std::fs::read_dir(repo().join("config/templates")).expect("templates") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), templates.join(entry.file_name())).expect("copy");
+    }
+    let config = std::fs::read_to_string(&env.config_path).expect("config");
+    let config = config.replace(
+        &format!("dir = \"{}\"", repo().join("config/templates").display()),
+        &format!("dir = \"{}\"", templates.display()),
+    );
+    std::fs::write(&env.config_path, &config).expect("write");
+    let log_path = env.dir.path().join("daemon.log");
+    let log = std::fs::File::create(&log_path).expect("log");
+    let mut daemon = std::process::Command::new(env!("CARGO_BIN_EXE_redress"))
+        .args(["--config", &path_str(&env.config_path), "run"])
+        .stderr(log)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("daemon");
+    let pid = daemon.id().to_string();
+    let wait_log = |text: &str| {
+        for _ in 0..100 {
+            if std::fs::read_to_string(&log_path)
+                .unwrap_or_default()
+                .contains(text)
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "no `{text}` in the log:\n{}",
+            std::fs::read_to_string(&log_path).unwrap_or_default()
+        );
+    };
+    wait_log("redress started");
+    let receipt = templates.join("receipt.txt");
+    let text = std::fs::read_to_string(&receipt).expect("receipt");
+    std::fs::write(
+        &receipt,
+        text.replacen("\n\n", "\n\nRELOADED TEMPLATE.\n\n", 1),
+    )
+    .expect("edit");
+    let hup = |pid: &str| {
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", pid])
+            .status();
+        assert!(status.expect("kill").success());
+    };
+    hup(&pid);
+    wait_log("configuration reloaded");
+    env.send(
+        &env.customer,
+        &env.complaints,
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("hup-{}", env.customer),
+            "Hup",
+            "Nobody came.",
+        ),
+    )
+    .await;
+    let receipt = env.wait_for_mails(&env.customer, "INBOX", 1).await;
+    let body = redress::intake::mail::parse(&receipt[0].raw).text_body;
+    assert!(body.contains("RELOADED TEMPLATE."), "{body}");
+    std::fs::write(&env.config_path, format!("{config}\n[[[broken")).expect("break");
+    hup(&pid);
+    wait_log("reload refused");
+    assert!(
+        daemon.try_wait().expect("wait").is_none(),
+        "still running, same process"
+    );
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status();
+    assert!(term.expect("kill").success());
+    for _ in 0..100 {
+        if let Some(status) = daemon.try_wait().expect("wait") {
+            assert!(status.success(), "a clean stop");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = daemon.kill();
+    panic!("the daemon did not stop on SIGTERM");
 }
