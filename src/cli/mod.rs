@@ -77,7 +77,11 @@ pub enum Command {
         json: bool,
     },
     /// Check the config, templates and holidays, and connect to IMAP, SMTP and the database.
-    CheckConfig,
+    CheckConfig {
+        /// Also send one real test letter to this address.
+        #[arg(long)]
+        send_test: Option<String>,
+    },
     /// Apply database migrations.
     Migrate,
     /// List or show cases.
@@ -118,7 +122,9 @@ pub async fn execute(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Calendar { command } => calendar::calendar(&rules, command),
         Command::Classify { file } => check::classify(&rules, &file).await,
-        Command::CheckConfig => check::check_config(rules, &clock).await,
+        Command::CheckConfig { send_test } => {
+            check::check_config(rules, &clock, send_test.as_deref()).await
+        }
         Command::Migrate => {
             App::start(rules).await?;
             println!("database is up to date");

@@ -332,17 +332,19 @@ impl MailboxClient {
 
     /// Creates `folder` unless it exists.
     pub async fn ensure_folder(&mut self, folder: &str) -> Result<(), MailboxError> {
-        let exists = {
-            // LIST does not quote its pattern itself: quote it, so that names with spaces work.
-            let pattern = format!("\"{}\"", folder.replace('\\', "\\\\").replace('"', "\\\""));
-            let list = timed(self.session.list(Some(""), Some(&pattern))).await?;
-            let names: Vec<_> = timed(list.try_collect::<Vec<_>>()).await?;
-            !names.is_empty()
-        };
-        if !exists {
+        if !self.folder_exists(folder).await? {
             timed(self.session.create(folder)).await?;
         }
         Ok(())
+    }
+
+    /// Whether a folder exists (nothing is changed).
+    pub async fn folder_exists(&mut self, folder: &str) -> Result<bool, MailboxError> {
+        // LIST does not quote its pattern itself: quote it, so that names with spaces work.
+        let pattern = format!("\"{}\"", folder.replace('\\', "\\\\").replace('"', "\\\""));
+        let list = timed(self.session.list(Some(""), Some(&pattern))).await?;
+        let names: Vec<_> = timed(list.try_collect::<Vec<_>>()).await?;
+        Ok(!names.is_empty())
     }
 
     /// Waits for the server to report new mail (IDLE), or for `poll_interval` without IDLE.

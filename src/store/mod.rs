@@ -140,6 +140,46 @@ impl Store {
         })
     }
 
+    /// What a check finds at `url` without changing anything: a SQLite file that is not there yet
+    /// is reported, not created; otherwise how many migrations the next start will apply.
+    pub async fn inspect(url: &str) -> Result<String, StoreError> {
+        sqlx::any::install_default_drivers();
+        let sqlite = url.starts_with("sqlite:");
+        if sqlite && !Path::new(&sqlite_path(url)).exists() {
+            return Ok(format!(
+                "{} does not exist yet: it is created at the first start",
+                sqlite_path(url)
+            ));
+        }
+        let url = if sqlite {
+            format!("sqlite://{}?mode=ro", sqlite_path(url))
+        } else {
+            url.to_string()
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await?;
+        let known = match sqlite {
+            true => sqlx::migrate!("migrations/sqlite").migrations.len(),
+            false => sqlx::migrate!("migrations/postgres").migrations.len(),
+        };
+        let applied: i64 =
+            match sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE success")
+                .fetch_one(&pool)
+                .await
+            {
+                Ok(row) => row.try_get("n")?,
+                Err(_) => 0,
+            };
+        pool.close().await;
+        let pending = (known as i64 - applied).max(0);
+        Ok(match pending {
+            0 => "schema up to date".to_string(),
+            n => format!("{n} migration(s) to apply at the next start"),
+        })
+    }
+
     /// Applies the schema migrations for this backend.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self.backend {

@@ -394,3 +394,41 @@ async fn sighup_reloads_and_a_broken_config_is_refused() {
     let _ = daemon.kill();
     panic!("the daemon did not stop on SIGTERM");
 }
+
+/// Issue 15: check-config changes nothing (no database is created), refuses a watched folder
+/// that does not exist, and with --send-test sends one real letter.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_config_changes_nothing_and_checks_the_folders() {
+    let env = TestEnv::new();
+    let out = env.redress(&["check-config"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("created at the first start"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        !env.dir.path().join("redress.db").exists(),
+        "no database was created"
+    );
+    let out = ok(&env.redress(&["check-config", "--send-test", &env.customer]));
+    assert!(out.contains("a test letter went to"), "{out}");
+    let letters = env.wait_for_mails(&env.customer, "INBOX", 1).await;
+    let letter = redress::intake::mail::parse(&letters[0].raw);
+    assert!(letter.subject.contains("test letter"), "{}", letter.subject);
+    ok(&env.redress(&["migrate"]));
+    assert!(stdout(&env.redress(&["check-config"])).contains("schema up to date"));
+    let config = std::fs::read_to_string(&env.config_path).expect("config");
+    std::fs::write(
+        &env.config_path,
+        config.replacen("poll_interval", "folder = \"Nowhere\"\npoll_interval", 1),
+    )
+    .expect("write");
+    let out = env.redress(&["check-config"]);
+    assert!(!out.status.success());
+    assert!(
+        stdout(&out).contains("`Nowhere` does not exist"),
+        "{}",
+        stdout(&out)
+    );
+}
