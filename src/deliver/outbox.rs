@@ -301,7 +301,18 @@ pub async fn send_one(
             app.store
                 .mark_letter_failed(letter.id, &error.to_string(), retry_at)
                 .await?;
-            tracing::warn!(letter = letter.id, kind = %letter.kind, attempts = letter.attempts, %error, "letter not sent");
+            // A server's refusal may quote the recipient: its words go to debug only, and the
+            // record keeps them (outbox.last_error) for `cases show`.
+            let smtp = &app.rules.settings.smtp;
+            tracing::warn!(
+                letter = letter.id,
+                kind = %letter.kind,
+                attempts = letter.attempts,
+                server = %format!("{}:{}", smtp.host, smtp.port),
+                permanent = matches!(error, SendError::Permanent(_)),
+                "letter not sent"
+            );
+            tracing::debug!(letter = letter.id, %error, "the server's answer");
             if !give_up {
                 return Ok(StepOutcome::Retrying {
                     letter_id: letter.id,

@@ -432,3 +432,13 @@ async fn check_config_changes_nothing_and_checks_the_folders() {
         stdout(&out)
     );
 }
+
+/// Issue 15: logs fit the journal: no colour codes when standard error is not a terminal.
+#[test]
+fn logs_carry_no_colour_codes_off_a_terminal() {
+    let env = TestEnv::new();
+    let out = env.redress(&["run", "--once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = stderr(&out);
+    assert!(!log.contains('\u{1b}'), "{log:?}");
+}
