@@ -54,7 +54,7 @@ pub enum CaseError {
         "case {reference}: {name} answered stage 1; the stage 2 response must come from a different person (Code 6.13)"
     )]
     SamePerson { reference: String, name: String },
-    #[error("no letter {0} is waiting to be posted (see `redress letters to-post`)")]
+    #[error("no unsent letter {0} (see `redress outbox list` or `redress letters to-post`)")]
     NoSuchLetter(i64),
     #[error("case {0} has no hazard on record (triage it first)")]
     NoHazard(String),

@@ -485,6 +485,16 @@ pub enum Event {
         message_id: String,
         attempt: i64,
     },
+    /// An operator put a letter back in the queue, or cancelled it with the reason.
+    LetterRetried {
+        letter: String,
+        message_id: String,
+    },
+    LetterCancelled {
+        letter: String,
+        message_id: String,
+        reason: String,
+    },
     /// A letter to a resident without e-mail was printed and posted.
     LetterPosted {
         letter: String,

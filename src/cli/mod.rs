@@ -1,5 +1,5 @@
 //! The command line: what operations and handlers type, and what each command prints. A file
-//! per command group (`case` for a handler's actions, `cases`, `letters`, `calendar`,
+//! per command group (`case` for a handler's actions, `cases`, `letters`, `outbox`, `calendar`,
 //! `check` for check-config and classify); this file parses, dispatches and runs the daemon.
 
 mod calendar;
@@ -7,11 +7,13 @@ mod case;
 mod cases;
 mod check;
 mod letters;
+mod outbox;
 
 pub use calendar::CalendarCommand;
 pub use case::CaseCommand;
 pub use cases::CasesCommand;
 pub use letters::LettersCommand;
+pub use outbox::OutboxCommand;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -94,6 +96,11 @@ pub enum Command {
         #[command(subcommand)]
         command: CaseCommand,
     },
+    /// The letters not yet sent: list them, put one back in the queue, or cancel one.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// Letters to residents without e-mail: print them, and record them posted.
     Letters {
         #[command(subcommand)]
@@ -166,12 +173,16 @@ pub async fn execute(cli: Cli) -> Result<()> {
             app.store.close().await;
             Ok(())
         }
-        command @ (Command::Case { .. } | Command::Cases { .. } | Command::Letters { .. }) => {
+        command @ (Command::Case { .. }
+        | Command::Cases { .. }
+        | Command::Letters { .. }
+        | Command::Outbox { .. }) => {
             let app = App::start(rules).await?;
             let result = match command {
                 Command::Case { command } => case::case_action(&app, command, &clock).await,
                 Command::Cases { command } => cases::cases(&app, command, &clock).await,
                 Command::Letters { command } => letters::letters(&app, command, &clock).await,
+                Command::Outbox { command } => outbox::outbox(&app, command, &clock).await,
                 _ => Ok(()),
             };
             app.store.close().await;

@@ -3,4 +3,5 @@
 
 pub mod outbox;
 pub mod post;
+pub mod queue;
 pub mod scheduler;

@@ -106,6 +106,31 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
+    /// Letters not yet sent (waiting, being retried, given up or to post), oldest first.
+    pub async fn unsent_letters(&self) -> Result<Vec<UnsentLetter>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.id, c.reference, o.kind, o.status, o.attempts, o.next_attempt_at, o.last_error
+             FROM outbox o LEFT JOIN cases c ON c.id = o.case_id
+             WHERE o.status IN ('pending', 'failed', 'to_post') ORDER BY o.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let next: i64 = row.try_get("next_attempt_at")?;
+                Ok(UnsentLetter {
+                    id: row.try_get("id")?,
+                    reference: row.try_get("reference")?,
+                    kind: row.try_get("kind")?,
+                    status: row.try_get("status")?,
+                    attempts: row.try_get("attempts")?,
+                    next_attempt_at: (next < i64::MAX).then(|| from_ts(next)),
+                    last_error: row.try_get("last_error")?,
+                })
+            })
+            .collect()
+    }
+
     /// Letters waiting to be printed and posted, oldest first.
     pub async fn letters_to_post(&self) -> Result<Vec<OutboxRow>, StoreError> {
         let rows = sqlx::query(&format!(
@@ -207,6 +232,39 @@ impl Tx {
         row.as_ref().map(outbox_from_row).transpose()
     }
 
+    /// Puts a waiting or given-up letter back in the queue, due now; `None` when there is no such
+    /// unsent letter.
+    pub async fn retry_letter(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<OutboxRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = $1, claimed_until = NULL WHERE id = $2 AND status IN ('pending', 'failed') RETURNING {OUTBOX_COLUMNS}"
+        ))
+        .bind(ts(now))
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?;
+        row.as_ref().map(outbox_from_row).transpose()
+    }
+
+    /// Cancels an unsent letter, with the reason; `None` when there is no such unsent letter.
+    pub async fn cancel_letter(
+        &mut self,
+        id: i64,
+        reason: &str,
+    ) -> Result<Option<OutboxRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "UPDATE outbox SET status = 'cancelled', last_error = $1, claimed_until = NULL WHERE id = $2 AND status IN ('pending', 'failed', 'to_post') RETURNING {OUTBOX_COLUMNS}"
+        ))
+        .bind(reason)
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?;
+        row.as_ref().map(outbox_from_row).transpose()
+    }
+
     /// Marks a sent letter undelivered (a bounce came back for it).
     pub async fn mark_letter_undelivered(
         &mut self,
@@ -234,4 +292,17 @@ pub(super) async fn letters_of(
     .fetch_all(conn)
     .await?;
     rows.iter().map(outbox_from_row).collect()
+}
+
+/// A letter not yet sent, as operations see it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UnsentLetter {
+    pub id: i64,
+    pub reference: Option<String>,
+    pub kind: String,
+    pub status: String,
+    pub attempts: i64,
+    /// When it is next tried; `None` once given up.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
 }

@@ -442,3 +442,60 @@ fn logs_carry_no_colour_codes_off_a_terminal() {
     let log = stderr(&out);
     assert!(!log.contains('\u{1b}'), "{log:?}");
 }
+
+/// Issue 15: `outbox list`, `retry` and `cancel`: a letter given up goes again at once, and a
+/// cancelled one never goes; both are on the case's record.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_outbox_can_be_listed_retried_and_cancelled() {
+    let env = TestEnv::new();
+    let good = std::fs::read_to_string(&env.config_path).expect("config");
+    let closed = good.replacen(&format!("port = {}", env.stack.smtp_port), "port = 1", 1);
+    std::fs::write(&env.config_path, &closed).expect("write");
+    for (n, subject) in ["First", "Second"].iter().enumerate() {
+        env.append(
+            &complaint(
+                &env.customer,
+                &env.complaints,
+                &format!("ob{n}-{}", env.customer),
+                subject,
+                "Nobody came.",
+            ),
+            None,
+        )
+        .await;
+    }
+    ok(&env.redress(&["run", "--once"]));
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["outbox", "list", "--json"]))).expect("json");
+    let ids: Vec<String> = listed
+        .as_array()
+        .expect("letters")
+        .iter()
+        .filter(|l| l["kind"] == "receipt")
+        .map(|l| l["id"].to_string())
+        .collect();
+    assert_eq!(ids.len(), 2, "{listed}");
+    std::fs::write(&env.config_path, &good).expect("write");
+    ok(&env.redress(&["outbox", "cancel", &ids[1], "--reason", "Sent by hand"]));
+    ok(&env.redress(&["outbox", "retry", &ids[0], "--by", "Ops"]));
+    let out = ok(&env.redress(&["run", "--once"]));
+    let summary: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        summary["letters_sent"], 1,
+        "the retried one goes now, not the cancelled one"
+    );
+    let again = env.redress(&["outbox", "retry", &ids[1]]);
+    assert!(!again.status.success(), "a cancelled letter is not unsent");
+    let second = env.reference_by_subject("Second");
+    let detail: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["cases", "show", &second, "--json"])))
+            .expect("json");
+    assert!(
+        detail["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e["kind"] == "letter_cancelled"),
+        "{detail}"
+    );
+}
