@@ -294,41 +294,43 @@ pub async fn send_one(
                 letter_id: letter.id,
             })
         }
-        Err(error) => {
-            let give_up =
-                matches!(error, SendError::Permanent(_)) || letter.attempts >= MAX_ATTEMPTS;
-            let retry_at = (!give_up).then(|| now + retry_delay(letter.attempts));
-            app.store
-                .mark_letter_failed(letter.id, &error.to_string(), retry_at)
-                .await?;
-            // A server's refusal may quote the recipient: its words go to debug only, and the
-            // record keeps them (outbox.last_error) for `cases show`.
-            let smtp = &app.rules.settings.smtp;
-            tracing::warn!(
-                letter = letter.id,
-                kind = %letter.kind,
-                attempts = letter.attempts,
-                server = %format!("{}:{}", smtp.host, smtp.port),
-                permanent = matches!(error, SendError::Permanent(_)),
-                "letter not sent"
-            );
-            tracing::debug!(letter = letter.id, %error, "the server's answer");
-            if !give_up {
-                return Ok(StepOutcome::Retrying {
-                    letter_id: letter.id,
-                });
-            }
-            if let Some(case_id) = letter.case_id {
-                let mut tx = app.store.begin().await?;
-                let plan = delivery::letter_failed(case_id, &letter, &error.to_string());
-                apply(&mut tx, &app.rules, &plan, now).await?;
-                tx.commit().await?;
-            }
-            Ok(StepOutcome::GaveUp {
-                letter_id: letter.id,
-            })
-        }
+        Err(error) => not_sent(app, &letter, &error, now).await,
     }
+}
+
+/// A letter the server did not take: retried with backoff, or given up (its case flagged).
+async fn not_sent(
+    app: &App,
+    letter: &OutboxRow,
+    error: &SendError,
+    now: DateTime<Utc>,
+) -> Result<StepOutcome, CaseError> {
+    let permanent = matches!(error, SendError::Permanent(_));
+    let give_up = permanent || letter.attempts >= MAX_ATTEMPTS;
+    let retry_at = (!give_up).then(|| now + retry_delay(letter.attempts));
+    app.store
+        .mark_letter_failed(letter.id, &error.to_string(), retry_at)
+        .await?;
+    // A server's refusal may quote the recipient: its words go to debug only, and the record
+    // keeps them (outbox.last_error) for `cases show` and `outbox list`.
+    let smtp = &app.rules.settings.smtp;
+    let server = format!("{}:{}", smtp.host, smtp.port);
+    tracing::warn!(letter = letter.id, kind = %letter.kind, attempts = letter.attempts, %server, permanent, "letter not sent");
+    tracing::debug!(letter = letter.id, %error, "the server's answer");
+    if !give_up {
+        return Ok(StepOutcome::Retrying {
+            letter_id: letter.id,
+        });
+    }
+    if let Some(case_id) = letter.case_id {
+        let mut tx = app.store.begin().await?;
+        let plan = delivery::letter_failed(case_id, letter, &error.to_string());
+        apply(&mut tx, &app.rules, &plan, now).await?;
+        tx.commit().await?;
+    }
+    Ok(StepOutcome::GaveUp {
+        letter_id: letter.id,
+    })
 }
 
 /// How many letters are sent at once (each over its own pooled SMTP connection).
