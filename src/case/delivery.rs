@@ -45,19 +45,6 @@ pub fn letter_sent(case_id: i64, letter: &OutboxRow, mode: AcknowledgementMode) 
     plan
 }
 
-/// A letter of the case's was printed and posted by `by`.
-pub fn letter_posted(case_id: i64, letter: &OutboxRow, by: &str) -> Plan {
-    let mut plan = Plan::on(case_id);
-    plan.record(
-        by,
-        Event::LetterPosted {
-            letter: letter.kind.clone(),
-            message_id: letter.message_id.clone(),
-        },
-    );
-    plan
-}
-
 /// A letter of the case's could not be sent and was given up: a person must contact the customer.
 pub fn letter_failed(case_id: i64, letter: &OutboxRow, error: &str) -> Plan {
     let mut plan = Plan::on(case_id);

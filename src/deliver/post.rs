@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
+use super::queue::record_on_case;
 use crate::app::App;
 use crate::case::CaseError;
-use crate::case::apply::apply;
-use crate::case::delivery;
+use crate::case::model::Event;
 use crate::store::{CaseRow, OutboxRow};
 
 /// A letter to print, with the case it belongs to.
@@ -108,10 +108,11 @@ pub async fn posted(
         .mark_letter_posted(id, now)
         .await?
         .ok_or(CaseError::NoSuchLetter(id))?;
-    if let Some(case_id) = letter.case_id {
-        let plan = delivery::letter_posted(case_id, &letter, by);
-        apply(&mut tx, &app.rules, &plan, now).await?;
-    }
+    let event = Event::LetterPosted {
+        letter: letter.kind.clone(),
+        message_id: letter.message_id.clone(),
+    };
+    record_on_case(&mut tx, app, &letter, by, event, now).await?;
     tx.commit().await?;
     Ok(letter)
 }

@@ -32,7 +32,7 @@ pub async fn retry(
         letter: letter.kind.clone(),
         message_id: letter.message_id.clone(),
     };
-    record(&mut tx, app, &letter, by, event, now).await?;
+    record_on_case(&mut tx, app, &letter, by, event, now).await?;
     tx.commit().await?;
     Ok(letter)
 }
@@ -60,12 +60,13 @@ pub async fn cancel(
         message_id: letter.message_id.clone(),
         reason: reason.to_string(),
     };
-    record(&mut tx, app, &letter, by, event, now).await?;
+    record_on_case(&mut tx, app, &letter, by, event, now).await?;
     tx.commit().await?;
     Ok(letter)
 }
 
-async fn record(
+/// Records what happened to a letter on its case, if it has one, in the caller's transaction.
+pub(crate) async fn record_on_case(
     tx: &mut crate::store::Tx,
     app: &App,
     letter: &OutboxRow,
