@@ -7,10 +7,13 @@
 //!
 //! - [`intake`]: the edge where mail comes in: the IMAP [`intake::mailbox`], parsing
 //!   ([`intake::mail`]), classification ([`intake::classify`]) and recording one mail.
-//! - [`case`]: what happens to a case: the working-day [`case::calendar`], the Code's
-//!   [`case::deadlines`], [`case::letters`] and references, and the handler actions.
+//! - [`case`]: the case core: every change to a case is decided there as a plan (from a mail,
+//!   a handler's action, the outbox or the scheduler) and written by one `apply`; beside it the
+//!   working-day [`case::calendar`], the Code's [`case::deadlines`], [`case::letters`] and the
+//!   typed record ([`case::model`]).
 //! - [`store`]: the database (SQLite or PostgreSQL); it owns every query.
-//! - [`deliver`]: what goes out: the [`deliver::outbox`] worker and the reminder
+//! - [`deliver`]: what goes out: the [`deliver::outbox`] worker, letters to post
+//!   ([`deliver::post`]), outbox operations ([`deliver::queue`]) and the reminder
 //!   [`deliver::scheduler`].
 //! - [`report`]: the published figures and the managers' dashboard.
 //! - [`config`]: typed settings; [`app`]: everything built from them once at start.
