@@ -27,19 +27,52 @@ fn response(outcome: Option<Outcome>) -> Response {
 
 /// Opens a complaint from the world's customer at `at` and returns its reference.
 async fn complaint_at(world: &mut FakeWorld, at: chrono::DateTime<chrono::Utc>) -> String {
+    let id = format!("boiler-{}", world.customer);
+    let body = "My boiler has been broken for two weeks and nobody has come. I am very unhappy.";
+    let (reference, opened) = mail_at(world, &id, "Broken boiler", body, at).await;
+    assert_eq!(opened, 1);
+    reference
+}
+
+/// The customer's reply on case `reference`, with Message-ID `<{id}-{customer}>`, answering
+/// `in_reply_to` when given.
+fn reply(
+    world: &FakeWorld,
+    reference: &str,
+    id: &str,
+    in_reply_to: Option<&str>,
+    body: &str,
+) -> String {
+    let threading = in_reply_to.map_or(String::new(), |to| format!("In-Reply-To: <{to}>\r\n"));
+    format!(
+        "From: <{customer}>\r\nTo: <{complaints}>\r\nSubject: Re: {reference}\r\nMessage-ID: <{id}-{customer}>\r\n{threading}\r\n{body}\r\n",
+        customer = world.customer,
+        complaints = world.complaints,
+    )
+}
+
+/// Delivers a mail from the world's customer at `at` and runs a pass; returns the newest case
+/// and how many cases the pass opened.
+async fn mail_at(
+    world: &mut FakeWorld,
+    message_id: &str,
+    subject: &str,
+    body: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> (String, usize) {
     let raw = complaint(
         &world.customer,
         &world.complaints,
-        &format!("boiler-{}", world.customer),
-        "Broken boiler",
-        "My boiler has been broken for two weeks and nobody has come. I am very unhappy.",
+        message_id,
+        subject,
+        body,
     );
     world.mailbox.deliver(&raw, at);
     let report = world.pass(at).await;
-    assert_eq!(report.pass.new_cases, 1);
-    world.app.store.list_cases(1).await.expect("list")[0]
+    let newest = world.app.store.list_cases(1).await.expect("list")[0]
         .reference
-        .clone()
+        .clone();
+    (newest, report.pass.new_cases)
 }
 
 #[tokio::test]
@@ -95,11 +128,13 @@ async fn a_complaint_goes_through_both_stages_on_fakes() {
 
     // The customer answers the response and asks for a review: stage 2, owned by the manager.
     let stage1_response = letters.last().and_then(|m| m.message_id.clone());
-    let reply = format!(
-        "From: <{customer}>\r\nTo: <{complaints}>\r\nSubject: Re: {reference}\r\nMessage-ID: <review-{customer}>\r\nIn-Reply-To: <{id}>\r\n\r\nI am still unhappy and want to escalate this to stage 2.\r\n",
-        customer = world.customer,
-        complaints = world.complaints,
-        id = stage1_response.unwrap_or_default(),
+    let in_reply_to = stage1_response.unwrap_or_default();
+    let reply = reply(
+        &world,
+        &reference,
+        "review",
+        Some(&in_reply_to),
+        "I am still unhappy and want to escalate this to stage 2.",
     );
     let day2 = day1 + Duration::days(1);
     world.mailbox.deliver(reply.as_bytes(), day2);
@@ -334,10 +369,12 @@ async fn a_review_request_before_the_stage_1_response_joins_stage_1_on_fakes() {
     .await;
     let t0 = at("2026-11-23T10:00:00Z");
     let reference = complaint_at(&mut world, t0).await;
-    let reply = format!(
-        "From: <{customer}>\r\nTo: <{complaints}>\r\nSubject: Re: {reference}\r\nMessage-ID: <early-{customer}>\r\n\r\nI want to escalate this to stage 2 now.\r\n",
-        customer = world.customer,
-        complaints = world.complaints,
+    let reply = reply(
+        &world,
+        &reference,
+        "early",
+        None,
+        "I want to escalate this to stage 2 now.",
     );
     world
         .mailbox
@@ -415,18 +452,8 @@ async fn awaabs_law_clocks_follow_the_hazard_not_the_complaint_on_fakes() {
     use redress::case::model::{HazardStep, Triage};
     let mut world = FakeWorld::new("").await;
     let t0 = at("2026-11-23T10:00:00Z");
-    let raw = complaint(
-        &world.customer,
-        &world.complaints,
-        "mould@example.test",
-        "Mould",
-        "There is mould on the bedroom wall and nobody has come.",
-    );
-    world.mailbox.deliver(&raw, t0);
-    world.pass(t0).await;
-    let reference = world.app.store.list_cases(1).await.expect("list")[0]
-        .reference
-        .clone();
+    let body = "There is mould on the bedroom wall and nobody has come.";
+    let (reference, _) = mail_at(&mut world, "mould@example.test", "Mould", body, t0).await;
     let app = &world.app;
     let open_kinds = |detail: &redress::store::CaseDetail| -> Vec<String> {
         detail
@@ -508,10 +535,12 @@ async fn a_hazard_in_a_later_mail_gets_its_clock_on_fakes() {
     let t0 = at("2026-11-23T10:00:00Z");
     let reference = complaint_at(&mut world, t0).await;
     let t1 = t0 + Duration::hours(3);
-    let reply = format!(
-        "From: <{customer}>\r\nTo: <{complaints}>\r\nSubject: Re: {reference}\r\nMessage-ID: <gas-{customer}>\r\n\r\nThere is now a strong smell of gas in the kitchen.\r\n",
-        customer = world.customer,
-        complaints = world.complaints,
+    let reply = reply(
+        &world,
+        &reference,
+        "gas",
+        None,
+        "There is now a strong smell of gas in the kitchen.",
     );
     world.mailbox.deliver(reply.as_bytes(), t1);
     world.pass(t1).await;
@@ -570,10 +599,12 @@ async fn a_service_request_becomes_a_complaint_when_the_resident_is_unhappy_on_f
     assert_eq!(case.kind, CaseKind::ServiceRequest);
     let reference = case.reference.clone();
     let t1 = at("2026-11-30T10:00:00Z");
-    let reply = format!(
-        "From: <{customer}>\r\nTo: <{complaints}>\r\nSubject: Re: {reference}\r\nMessage-ID: <unhappy-{customer}>\r\n\r\nA week later and nobody came. I am very unhappy.\r\n",
-        customer = world.customer,
-        complaints = world.complaints,
+    let reply = reply(
+        &world,
+        &reference,
+        "unhappy",
+        None,
+        "A week later and nobody came. I am very unhappy.",
     );
     world.mailbox.deliver(reply.as_bytes(), t1);
     world.pass(t1).await;
