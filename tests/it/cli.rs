@@ -433,14 +433,45 @@ async fn check_config_changes_nothing_and_checks_the_folders() {
     );
 }
 
-/// Issue 15: logs fit the journal: no colour codes when standard error is not a terminal.
-#[test]
-fn logs_carry_no_colour_codes_off_a_terminal() {
+/// Runs redress with logs at info, in `format` when given.
+fn with_logs(env: &TestEnv, format: Option<&str>, args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_redress"));
+    command
+        .arg("--config")
+        .arg(&env.config_path)
+        .args(args)
+        .env("REDRESS_LOG", "info");
+    if let Some(format) = format {
+        command.env("REDRESS_LOG_FORMAT", format);
+    }
+    command.output().expect("run redress")
+}
+
+/// Issue 15: logs fit the journal: no colour codes when standard error is not a terminal, and
+/// one JSON object a line on request.
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_fit_the_journal_plain_or_json() {
     let env = TestEnv::new();
-    let out = env.redress(&["run", "--once"]);
+    let mail = |n: u8| {
+        let id = format!("log{n}-{}", env.customer);
+        complaint(&env.customer, &env.complaints, &id, "Logs", "Nobody came.")
+    };
+    env.append(&mail(0), None).await;
+    let out = with_logs(&env, None, &["run", "--once"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let log = stderr(&out);
+    assert!(log.contains("INFO"), "info lines are there: {log}");
     assert!(!log.contains('\u{1b}'), "{log:?}");
+    env.append(&mail(1), None).await;
+    let out = with_logs(&env, Some("json"), &["run", "--once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = stderr(&out);
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        assert!(entry["level"].is_string(), "{line}");
+    }
 }
 
 /// Issue 15: `outbox list`, `retry` and `cancel`: a letter given up goes again at once, and a
