@@ -418,7 +418,7 @@ fn headline(kind: Kind) -> &'static str {
     }
 }
 
-pub(crate) fn case_kind(kind: Kind) -> CaseKind {
+fn case_kind(kind: Kind) -> CaseKind {
     match kind {
         Kind::Automated => CaseKind::Automated,
         Kind::ReviewRequest => CaseKind::ReviewRequest,

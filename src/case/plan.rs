@@ -56,14 +56,6 @@ impl Plan {
             _ => None,
         })
     }
-
-    /// The letters to customers this plan queues.
-    pub fn letters(&self) -> impl Iterator<Item = &Outgoing> {
-        self.steps.iter().filter_map(|step| match step {
-            Step::Letter(letter) => Some(letter),
-            _ => None,
-        })
-    }
 }
 
 /// One thing to write.

@@ -84,7 +84,8 @@ impl Tx {
         case_id: i64,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE deadlines SET status = 'closed', closed_at = $1 WHERE case_id = $2 AND status = 'open' AND kind <> 'outstanding_action' AND kind NOT LIKE 'awaab%'")
+        sqlx::query("UPDATE deadlines SET status = $1, closed_at = $2 WHERE case_id = $3 AND status = 'open' AND kind <> 'outstanding_action' AND kind NOT LIKE 'awaab%'")
+            .bind(DeadlineEnd::Closed.as_str())
             .bind(ts(now))
             .bind(case_id)
             .execute(self.conn())
