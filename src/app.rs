@@ -2,6 +2,7 @@
 //! (calendar, letters, classifier, reference finder) and the store.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -101,7 +102,7 @@ impl Rules {
 /// The application: rules plus the store.
 #[derive(Debug)]
 pub struct App {
-    pub rules: Rules,
+    pub rules: Arc<Rules>,
     pub store: Store,
 }
 
@@ -112,7 +113,10 @@ impl App {
         let store = Store::connect(&rules.settings.database.connect_url()?).await?;
         store.migrate().await?;
         let store = store.acting_as(&operator());
-        Ok(App { rules, store })
+        Ok(App {
+            rules: Arc::new(rules),
+            store,
+        })
     }
 }
 
@@ -123,4 +127,14 @@ pub fn operator() -> String {
         .filter_map(|name| std::env::var(name).ok())
         .find(|name| !name.trim().is_empty())
         .unwrap_or_else(|| "redress".into())
+}
+
+impl App {
+    /// The same application with every write stamped with `account` (a signed-in person).
+    pub fn acting_as(&self, account: &str) -> App {
+        App {
+            rules: self.rules.clone(),
+            store: self.store.clone().acting_as(account),
+        }
+    }
 }

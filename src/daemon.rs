@@ -33,6 +33,8 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Case(#[from] crate::case::CaseError),
+    #[error(transparent)]
+    Web(std::io::Error),
 }
 
 /// What one ingest pass did.
@@ -263,6 +265,17 @@ pub async fn run<S: EmailSender + 'static>(
     shutdown: broadcast::Sender<()>,
 ) -> Result<(), RunError> {
     let new_mail = Arc::new(Notify::new());
+    let web = match crate::web::bind(&app).await.map_err(RunError::Web)? {
+        Some(listener) => {
+            let state = crate::web::Web::new(app.clone(), clock).waking(new_mail.clone());
+            Some(tokio::spawn(crate::web::serve(
+                listener,
+                state,
+                shutdown.subscribe(),
+            )))
+        }
+        None => None,
+    };
     let watcher = tokio::spawn(watch_mailbox(
         app.clone(),
         clock,
@@ -283,6 +296,13 @@ pub async fn run<S: EmailSender + 'static>(
         shutdown.subscribe(),
     ));
     let (watched, reminded, worked) = tokio::join!(watcher, reminder, worker);
+    if let Some(web) = web {
+        match web.await {
+            Ok(Err(error)) => tracing::error!(%error, "the web app stopped with an error"),
+            Err(join_error) => tracing::error!(%join_error, "the web app ended abnormally"),
+            Ok(Ok(())) => {}
+        }
+    }
     for result in [watched, reminded, worked] {
         if let Err(join_error) = result {
             tracing::error!(%join_error, "a task ended abnormally");

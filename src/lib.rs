@@ -21,6 +21,7 @@
 //!
 //! Pure logic (calendar, deadlines, classification, letters) has no I/O; I/O sits at the edges.
 
+pub mod accounts;
 pub mod app;
 pub mod case;
 pub mod cli;
@@ -32,3 +33,4 @@ pub mod intake;
 pub mod report;
 pub mod store;
 pub mod tls;
+pub mod web;

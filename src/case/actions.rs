@@ -587,6 +587,17 @@ fn finish(state: &CaseState, status: CaseStatus, handler: &str, event: Event) ->
     plan
 }
 
+/// The grounds on which a complaint may be refused, offered on the web form. Code 2024 2.2
+/// lists these as acceptable exclusions (a policy may set out others that are fair and
+/// reasonable, hence "another reason"); 2.4 requires the explanation and the right to take the
+/// decision to the Ombudsman, which the refusal letter carries.
+pub const REFUSAL_REASONS: [&str; 4] = [
+    "The issue giving rise to the complaint occurred over twelve months ago",
+    "Legal proceedings have started (the claim has been filed at court)",
+    "The matter has previously been considered under our complaints policy",
+    "Another reason set out in our complaints policy",
+];
+
 /// Refuses a complaint with a detailed explanation and the right to go to the Ombudsman
 /// (procedure §4.4–4.5; the Code's section 4 on exclusions).
 pub async fn refuse(

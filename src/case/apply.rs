@@ -75,6 +75,7 @@ async fn apply_step(
         Step::ClearStage => tx.set_stage(id, None).await?,
         Step::SetKind(kind) => tx.set_kind(id, *kind).await?,
         Step::SetArea(area) => tx.set_service_area(id, area).await?,
+        Step::SetThemes(themes) => tx.set_themes(id, themes).await?,
         Step::SetHazard(hazard) => tx.set_hazard(id, hazard).await?,
         Step::SetAdjustments(needs) => tx.set_adjustments(id, needs).await?,
         Step::SetAuthority(authority) => tx.set_authority(id, authority).await?,
@@ -237,6 +238,36 @@ pub fn object(value: Value) -> serde_json::Map<String, Value> {
     }
 }
 
+/// With the web app on, a resident's letter carries the private link to their case's page
+/// (`case_link`, issued with the first letter) and a notice to staff the case's page (`case_url`).
+async fn links(
+    tx: &mut Tx,
+    rules: &Rules,
+    (case_id, reference): (i64, &str),
+    to_resident: bool,
+    context: &mut serde_json::Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(web) = &rules.settings.web else {
+        // Templates are strict: the links are there, empty, when the web app is off.
+        context.insert("case_link".into(), Value::Null);
+        context.insert("case_url".into(), Value::Null);
+        return Ok(());
+    };
+    let (link, url) = if to_resident {
+        let token = tx
+            .resident_link(case_id, crate::accounts::new_token, now)
+            .await?;
+        (json!(format!("{}/r/{token}", web.public_url)), Value::Null)
+    } else {
+        let url = format!("{}/cases/{reference}", web.public_url);
+        (Value::Null, json!(url))
+    };
+    context.insert("case_link".into(), link);
+    context.insert("case_url".into(), url);
+    Ok(())
+}
+
 /// Renders `letter` and queues it to each recipient: the only place a letter enters the outbox.
 /// `case` is the case's id and reference, or `None` for a letter about no one case (a digest).
 /// Returns each recipient's Message-ID and whether it was newly queued.
@@ -248,8 +279,17 @@ pub async fn queue(
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, bool)>, QueueError> {
     let mut context = letter.context.clone();
-    if let Some((_, reference)) = case {
+    if let Some((case_id, reference)) = case {
         context.insert("reference".into(), json!(reference));
+        links(
+            tx,
+            rules,
+            (case_id, reference),
+            letter.record,
+            &mut context,
+            now,
+        )
+        .await?;
     }
     let rendered = rules
         .letters

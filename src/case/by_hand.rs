@@ -147,6 +147,8 @@ fn open_plan(rules: &Rules, handler: &str, taken: &TakenComplaint, email: Option
 pub struct Correction {
     pub kind: Option<CaseKind>,
     pub service_area: Option<String>,
+    /// What the complaint is about, replacing what the classifier found.
+    pub themes: Option<Vec<String>>,
 }
 
 /// Corrects a case's kind and/or service area, with the reason on record. A case that becomes
@@ -163,8 +165,11 @@ pub async fn correct(
     if reason.trim().is_empty() {
         return Err(CaseError::Empty("--reason (why the case is corrected)"));
     }
-    if correction.kind.is_none() && correction.service_area.is_none() {
-        return Err(CaseError::Empty("--kind or --area (what to correct)"));
+    if correction.kind.is_none() && correction.service_area.is_none() && correction.themes.is_none()
+    {
+        return Err(CaseError::Empty(
+            "--kind, --area or --themes (what to correct)",
+        ));
     }
     act(app, reference, "corrected", now, |state, rules| {
         if state.case.status != CaseStatus::Open {
@@ -177,6 +182,21 @@ pub async fn correct(
         let mut plan = Plan::on(state.case.id);
         if let Some(area) = &correction.service_area {
             correct_area(&mut plan, state, rules, handler, area, reason);
+        }
+        if let Some(themes) = correction
+            .themes
+            .as_ref()
+            .filter(|t| **t != state.case.themes)
+        {
+            plan.then(Step::SetThemes(themes.clone())).record(
+                handler,
+                Event::Corrected {
+                    what: "themes".into(),
+                    from: Some(state.case.themes.join(", ")),
+                    to: Some(themes.join(", ")),
+                    reason: reason.to_string(),
+                },
+            );
         }
         if let Some(kind) = correction.kind.filter(|k| *k != state.case.kind) {
             correct_kind(&mut plan, state, rules, handler, kind, reason, now)?;

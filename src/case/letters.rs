@@ -310,6 +310,14 @@ fn sample_context() -> BTreeMap<String, Value> {
     let mut ctx = BTreeMap::new();
     for (key, value) in [
         ("reference", "CMP-2026-000001"),
+        (
+            "case_link",
+            "https://complaints.example.org/r/0123456789abcdef",
+        ),
+        (
+            "case_url",
+            "https://complaints.example.org/cases/CMP-2026-000001",
+        ),
         ("customer_name", "Ms Sample"),
         ("organisation_name", "Sample Homes"),
         ("complaints_address", "complaints@example.org"),

@@ -113,6 +113,16 @@ impl CaseKind {
         }
     }
 
+    /// As people read it: "service request".
+    pub fn describe(self) -> &'static str {
+        match self {
+            CaseKind::ServiceRequest => "service request",
+            CaseKind::ReviewRequest => "review request",
+            CaseKind::Automated => "automated mail",
+            other => other.as_str(),
+        }
+    }
+
     /// Parses a stored name.
     pub fn parse(name: &str) -> Option<CaseKind> {
         Self::ALL.into_iter().find(|k| k.as_str() == name)

@@ -73,6 +73,8 @@ pub enum Step {
     ClearStage,
     SetKind(CaseKind),
     SetArea(String),
+    /// What the complaint is about (the report's themes).
+    SetThemes(Vec<String>),
     /// The case's hazard: detected (`possible_emergency`, `possible_significant`) or triaged.
     SetHazard(String),
     SetAdjustments(String),

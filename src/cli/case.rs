@@ -125,6 +125,9 @@ pub enum CaseCommand {
         kind: Option<CaseKind>,
         #[arg(long)]
         area: Option<String>,
+        /// What the complaint is about (repeat, or separate with commas), replacing what was found.
+        #[arg(long = "theme", value_delimiter = ',')]
+        themes: Vec<String>,
         /// Why (kept on the record).
         #[arg(long)]
         reason: String,
@@ -519,12 +522,14 @@ async fn open_or_correct(
             reference,
             kind,
             area,
+            themes,
             reason,
             by,
         } => {
             let correction = Correction {
                 kind,
                 service_area: area,
+                themes: (!themes.is_empty()).then_some(themes),
             };
             by_hand::correct(app, &reference, &by, &correction, &reason, now).await?
         }

@@ -8,12 +8,14 @@ mod cases;
 mod check;
 mod letters;
 mod outbox;
+mod user;
 
 pub use calendar::CalendarCommand;
 pub use case::CaseCommand;
 pub use cases::CasesCommand;
 pub use letters::LettersCommand;
 pub use outbox::OutboxCommand;
+pub use user::UserCommand;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -106,6 +108,11 @@ pub enum Command {
         #[command(subcommand)]
         command: LettersCommand,
     },
+    /// The accounts that sign in to the web app.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Working-day arithmetic, to check a date by hand.
     Calendar {
         #[command(subcommand)]
@@ -176,13 +183,15 @@ pub async fn execute(cli: Cli) -> Result<()> {
         command @ (Command::Case { .. }
         | Command::Cases { .. }
         | Command::Letters { .. }
-        | Command::Outbox { .. }) => {
+        | Command::Outbox { .. }
+        | Command::User { .. }) => {
             let app = App::start(rules).await?;
             let result = match command {
                 Command::Case { command } => case::case_action(&app, command, &clock).await,
                 Command::Cases { command } => cases::cases(&app, command, &clock).await,
                 Command::Letters { command } => letters::letters(&app, command, &clock).await,
                 Command::Outbox { command } => outbox::outbox(&app, command, &clock).await,
+                Command::User { command } => user::user(&app, command, &clock).await,
                 _ => Ok(()),
             };
             app.store.close().await;

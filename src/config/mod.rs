@@ -12,6 +12,7 @@ mod connections;
 mod deadlines;
 mod organisation;
 mod routing;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,6 +26,7 @@ pub use connections::{
 };
 pub use organisation::{DEFAULT_OMBUDSMAN_CONTACT, OrganisationSettings};
 pub use routing::{ReminderSettings, ReportSettings, RoutingSettings};
+pub use web::WebSettings;
 
 use crate::case::deadlines::DeadlinePolicy;
 
@@ -78,6 +80,8 @@ pub struct Settings {
     pub routing: RoutingSettings,
     pub reminders: ReminderSettings,
     pub report: ReportSettings,
+    /// The web app, when `[web] listen` is set.
+    pub web: Option<WebSettings>,
 }
 
 /// The file as written: one optional table each.
@@ -95,6 +99,7 @@ struct RawFile {
     routing: Option<routing::RawRouting>,
     reminders: Option<routing::RawReminders>,
     report: Option<routing::RawReport>,
+    web: Option<web::RawWeb>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,6 +174,7 @@ impl Settings {
             routing: routing::routing(raw.routing)?,
             reminders: routing::reminders(raw.reminders)?,
             report: routing::report(raw.report, &base),
+            web: web::build(raw.web)?,
             classification_rules,
             mailbox,
             smtp,

@@ -24,6 +24,11 @@ pub struct RoutingSettings {
 }
 
 impl RoutingSettings {
+    /// The service areas that have an owner, for forms that pick one.
+    pub fn areas(&self) -> Vec<&str> {
+        self.service_areas.keys().map(String::as_str).collect()
+    }
+
     /// Who owns a new case in `area` at `stage`.
     pub fn owner_for(&self, area: Option<&str>, stage: Option<&str>) -> Option<String> {
         // Code 6.13: stage 2 goes to a different person from stage 1, so never falls back to a

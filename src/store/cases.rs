@@ -190,6 +190,12 @@ impl Tx {
         self.set_column(case_id, "service_area", Some(area)).await
     }
 
+    /// Sets what a case is about (the report's themes).
+    pub async fn set_themes(&mut self, case_id: i64, themes: &[String]) -> Result<(), StoreError> {
+        let json = serde_json::to_string(themes).unwrap_or_else(|_| "[]".into());
+        self.set_column(case_id, "themes", Some(&json)).await
+    }
+
     /// Sets a case's status.
     pub async fn set_status(&mut self, case_id: i64, status: CaseStatus) -> Result<(), StoreError> {
         self.set_column(case_id, "status", Some(status.as_str()))

@@ -19,6 +19,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 
+pub mod accounts;
 pub mod cases;
 pub mod deadlines;
 pub mod events;
@@ -30,8 +31,11 @@ pub mod rows;
 pub mod senders;
 #[cfg(test)]
 mod tests;
+pub mod worklist;
 
+pub use accounts::{AccountRow, SessionRow};
 pub use rows::*;
+pub use worklist::{CaseFilter, CasePage, ListedCase};
 
 /// A database failure.
 #[derive(Debug, thiserror::Error)]
@@ -227,6 +231,12 @@ impl Store {
             tx,
             operator: self.operator.clone(),
         })
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Closes every connection.

@@ -248,6 +248,7 @@ async fn a_complaint_corrected_to_a_service_request_stops_its_clocks_on_fakes() 
     let to_request = Correction {
         kind: Some(CaseKind::ServiceRequest),
         service_area: None,
+        themes: None,
     };
     let no_reason = by_hand::correct(app, &reference, HANDLER, &to_request, " ", t0).await;
     assert!(matches!(no_reason, Err(CaseError::Empty(_))));
@@ -268,6 +269,7 @@ async fn a_complaint_corrected_to_a_service_request_stops_its_clocks_on_fakes() 
     let to_complaint = Correction {
         kind: Some(CaseKind::Complaint),
         service_area: None,
+        themes: None,
     };
     let report = by_hand::correct(app, &reference, HANDLER, &to_complaint, "Unhappy", t1)
         .await

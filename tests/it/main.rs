@@ -13,4 +13,5 @@ mod intake;
 mod outbox;
 mod reminders;
 mod report;
+mod web;
 mod workflow;

@@ -1,0 +1,36 @@
+-- The staff web app and the residents' pages.
+-- accounts: people who sign in (argon2id hashes; no hash = single sign-on only).
+-- sessions: signed-in browsers, by the SHA-256 of the cookie's token, with the CSRF token of
+-- their forms. resident_links: a case's private read-only link for its resident; the token is
+-- kept as issued so later letters can carry the same link; revoking clears it.
+CREATE TABLE accounts (
+    id             BIGSERIAL PRIMARY KEY,
+    email          TEXT    NOT NULL UNIQUE,
+    name           TEXT    NOT NULL,
+    role           TEXT    NOT NULL,
+    password_hash  TEXT,
+    disabled       BIGINT  NOT NULL DEFAULT 0,
+    created_at     BIGINT  NOT NULL
+);
+
+CREATE TABLE sessions (
+    token_sha256   TEXT    PRIMARY KEY,
+    account_id     BIGINT NOT NULL REFERENCES accounts (id),
+    csrf           TEXT    NOT NULL,
+    created_at     BIGINT  NOT NULL,
+    expires_at     BIGINT  NOT NULL
+);
+CREATE INDEX sessions_account ON sessions (account_id);
+
+CREATE TABLE resident_links (
+    token          TEXT    PRIMARY KEY,
+    case_id        BIGINT NOT NULL REFERENCES cases (id),
+    created_at     BIGINT  NOT NULL,
+    revoked_at     BIGINT
+);
+CREATE INDEX resident_links_case ON resident_links (case_id);
+
+-- The case lists filter and order by these.
+CREATE INDEX cases_owner ON cases (owner, status);
+CREATE INDEX cases_received ON cases (received_at);
+CREATE INDEX deadlines_case_open ON deadlines (case_id, status, due_at);

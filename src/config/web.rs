@@ -1,0 +1,98 @@
+//! `[web]`: the staff web app and residents' pages, served by the daemon when `listen` is set.
+
+use std::net::{IpAddr, SocketAddr};
+
+use serde::Deserialize;
+
+use super::{ConfigError, invalid};
+
+/// How the web app is served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSettings {
+    /// Where the daemon listens (behind a reverse proxy for TLS in production).
+    pub listen: SocketAddr,
+    /// The address people reach it at, for links in letters and notices (no trailing slash).
+    pub public_url: String,
+    /// Proxies trusted to set `identity_header` (single sign-on in front of redress).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// The header carrying the signed-in person's e-mail, set by a trusted proxy.
+    pub identity_header: String,
+    /// How long a sign-in lasts.
+    pub session_hours: u32,
+}
+
+impl WebSettings {
+    /// Whether cookies must be marked `Secure` (the public address is https).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWeb {
+    listen: Option<String>,
+    public_url: Option<String>,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
+    identity_header: Option<String>,
+    session_hours: Option<u32>,
+}
+
+/// The web settings, or `None` (no web app) when `[web]` or its `listen` is absent.
+pub(super) fn build(raw: Option<RawWeb>) -> Result<Option<WebSettings>, ConfigError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let Some(listen) = raw.listen else {
+        return Ok(None);
+    };
+    let listen: SocketAddr = listen.parse().map_err(|_| {
+        invalid(
+            "web.listen",
+            format!("`{listen}` is not an address and port"),
+            "write it as 127.0.0.1:8080",
+        )
+    })?;
+    let public_url = raw
+        .public_url
+        .unwrap_or_else(|| format!("http://{listen}"))
+        .trim_end_matches('/')
+        .to_string();
+    if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+        return Err(invalid(
+            "web.public_url",
+            format!("`{public_url}` is not an http(s) address"),
+            "write the address people use, e.g. https://complaints.example.org",
+        ));
+    }
+    let trusted_proxies = raw
+        .trusted_proxies
+        .iter()
+        .map(|text| {
+            text.parse().map_err(|_| {
+                invalid(
+                    "web.trusted_proxies",
+                    format!("`{text}` is not an IP address"),
+                    "list the reverse proxies' addresses, e.g. [\"127.0.0.1\"]",
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let session_hours = raw.session_hours.unwrap_or(10);
+    if !(1..=24 * 7).contains(&session_hours) {
+        return Err(invalid(
+            "web.session_hours",
+            format!("{session_hours} is out of range"),
+            "use between 1 and 168 hours",
+        ));
+    }
+    Ok(Some(WebSettings {
+        listen,
+        public_url,
+        trusted_proxies,
+        identity_header: raw
+            .identity_header
+            .unwrap_or_else(|| "X-Forwarded-Email".into())
+            .to_ascii_lowercase(),
+        session_hours,
+    }))
+}
