@@ -272,7 +272,7 @@ fn case_context(web: &Web, case: &CaseRow, restricted: Option<String>) -> miniji
         subject => case.subject, received => web.app.rules.calendar_time(case.received_at),
         area => case.service_area, owner => case.owner, themes => case.themes.join(", "),
         attention => case.needs_attention.then_some(case.attention_reason.clone().unwrap_or_default()),
-        hazard => case.hazard, representative => case.representative, authority => case.authority,
+        hazard => case.hazard.as_deref().map(|h| h.replace('_', " ")), representative => case.representative, authority => case.authority,
         adjustments => case.adjustments, restricted,
     }
 }

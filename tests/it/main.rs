@@ -4,6 +4,7 @@
 
 mod support;
 
+mod browser;
 mod case_core;
 mod classification;
 mod cli;
