@@ -56,7 +56,7 @@ impl Tx {
             .bind(ts(now))
             .execute(self.conn())
             .await?;
-        Ok(())
+        self.refresh_next_due(case_id).await
     }
 
     /// Closes the open deadline of `kind` on a case. Returns how many were closed.
@@ -74,6 +74,7 @@ impl Tx {
             .bind(kind.as_str())
             .execute(self.conn())
             .await?;
+        self.refresh_next_due(case_id).await?;
         Ok(done.rows_affected())
     }
 
@@ -90,7 +91,7 @@ impl Tx {
             .bind(case_id)
             .execute(self.conn())
             .await?;
-        Ok(())
+        self.refresh_next_due(case_id).await
     }
 
     /// Marks an open outstanding action done; returns what it was, or `None` when there is no such open action.
@@ -106,10 +107,21 @@ impl Tx {
             .bind(case_id)
             .fetch_optional(self.conn())
             .await?;
+        self.refresh_next_due(case_id).await?;
         Ok(match done {
             Some(row) => Some(row.try_get("rule")?),
             None => None,
         })
+    }
+
+    /// Keeps `cases.next_due_at` (what the lists order and filter by) equal to the case's
+    /// earliest open deadline; every write to deadlines above ends with it.
+    async fn refresh_next_due(&mut self, case_id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE cases SET next_due_at = (SELECT MIN(d.due_at) FROM deadlines d WHERE d.case_id = $1 AND d.status = 'open') WHERE id = $1")
+            .bind(case_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
     }
 
     /// The earliest open deadline of a case.

@@ -632,3 +632,119 @@ mod older_events_get_their_stage_on {
         super::older_events_get_their_stage(store).await;
     }
 }
+
+async fn lists_follow_the_next_open_deadline(store: Store) {
+    let (first, _) = open(&store, "first").await;
+    let (second, _) = open(&store, "second").await;
+    let now = at("2026-11-23T10:00:00Z");
+    let mut tx = store.begin().await.expect("tx");
+    for (case, days) in [(first, 3), (first, 10), (second, 5)] {
+        let deadline = Deadline {
+            kind: if days == 10 {
+                DeadlineKind::Stage1Response
+            } else {
+                DeadlineKind::Stage1Acknowledgement
+            },
+            due_at: now + Duration::days(days),
+            rule: "test".into(),
+        };
+        tx.insert_deadline(case, &deadline, now)
+            .await
+            .expect("deadline");
+    }
+    tx.commit().await.expect("commit");
+    let by_deadline = CaseFilter {
+        by_deadline: true,
+        ..CaseFilter::default()
+    };
+    let order = |page: &CasePage| page.cases.iter().map(|c| c.case.id).collect::<Vec<_>>();
+    let page = store.case_page(&by_deadline, 0, 50).await.expect("page");
+    assert_eq!(order(&page), [first, second], "soonest deadline first");
+    // The first case's acknowledgement is met: its next deadline is now day 10, after the second's.
+    let mut tx = store.begin().await.expect("tx");
+    tx.close_deadline(
+        first,
+        DeadlineKind::Stage1Acknowledgement,
+        DeadlineEnd::Met,
+        now,
+    )
+    .await
+    .expect("close");
+    tx.commit().await.expect("commit");
+    let page = store.case_page(&by_deadline, 0, 50).await.expect("page");
+    assert_eq!(order(&page), [second, first]);
+    let overdue = CaseFilter {
+        overdue_at: Some(now + Duration::days(7)),
+        ..CaseFilter::default()
+    };
+    let page = store.case_page(&overdue, 0, 50).await.expect("page");
+    assert_eq!((order(&page), page.total), (vec![second], 1));
+    let search = CaseFilter {
+        search: Some("SECOND".into()),
+        ..CaseFilter::default()
+    };
+    assert_eq!(
+        store.case_page(&search, 0, 50).await.expect("page").total,
+        1
+    );
+}
+on_both!(
+    lists_follow_the_next_open_deadline_on,
+    lists_follow_the_next_open_deadline
+);
+
+async fn accounts_sign_in_and_out(store: Store) {
+    use crate::accounts::Role;
+    let now = at("2026-11-23T10:00:00Z");
+    let email = format!("jo-{}@landlord.test", rand::random::<u32>());
+    assert!(
+        store
+            .add_account(&email, "Jo", Role::Handler, Some("hash"), now)
+            .await
+            .expect("add")
+    );
+    assert!(
+        !store
+            .add_account(&email.to_uppercase(), "Jo", Role::Admin, None, now)
+            .await
+            .expect("again"),
+        "one account per address"
+    );
+    let (account, hash) = store
+        .account_for_sign_in(&email)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(
+        (account.role, hash.as_deref()),
+        (Role::Handler, Some("hash"))
+    );
+    let token = format!("token-{email}");
+    store
+        .start_session(&token, account.id, "csrf", now, now + Duration::hours(1))
+        .await
+        .expect("session");
+    assert!(store.session(&token, now).await.expect("read").is_some());
+    assert!(
+        store
+            .session(&token, now + Duration::hours(2))
+            .await
+            .expect("read")
+            .is_none(),
+        "expired"
+    );
+    assert!(store.set_disabled(&email, true).await.expect("disable"));
+    assert!(
+        store.session(&token, now).await.expect("read").is_none(),
+        "a disabled account is signed out"
+    );
+    assert!(store.set_disabled(&email, false).await.expect("enable"));
+    assert!(store.set_role(&email, Role::Manager).await.expect("role"));
+    let (account, _) = store
+        .account_for_sign_in(&email)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!((account.role, account.disabled), (Role::Manager, false));
+}
+on_both!(accounts_sign_in_and_out_on, accounts_sign_in_and_out);

@@ -83,10 +83,13 @@ fn conditions(filter: &CaseFilter) -> (String, Vec<Bound>) {
         w.add("c.service_area = ?", text(area));
     }
     if let Some(before) = filter.due_before {
-        w.add("EXISTS (SELECT 1 FROM deadlines d WHERE d.case_id = c.id AND d.status = 'open' AND d.due_at < ?)", Bound::Number(ts(before)));
+        w.add("c.next_due_at < ?", Bound::Number(ts(before)));
     }
     if let Some(now) = filter.overdue_at {
-        w.add("c.status = 'open' AND EXISTS (SELECT 1 FROM deadlines d WHERE d.case_id = c.id AND d.status = 'open' AND d.due_at < ?)", Bound::Number(ts(now)));
+        w.add(
+            "c.status = 'open' AND c.next_due_at < ?",
+            Bound::Number(ts(now)),
+        );
     }
     if filter.flagged {
         w.clauses
@@ -109,10 +112,6 @@ fn conditions(filter: &CaseFilter) -> (String, Vec<Bound>) {
     (sql, w.values)
 }
 
-/// The next open deadline's due time of case `c`, as SQL.
-const NEXT_DUE: &str =
-    "(SELECT MIN(d.due_at) FROM deadlines d WHERE d.case_id = c.id AND d.status = 'open')";
-
 impl Store {
     /// One page (`page` from 0) of `per_page` cases matching `filter`.
     pub async fn case_page(
@@ -128,8 +127,11 @@ impl Store {
             count = bind(count, value);
         }
         let total: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
-        let order = if filter.by_deadline {
-            "CASE WHEN next_due IS NULL THEN 1 ELSE 0 END, next_due, c.id DESC"
+        let order = if filter.due_before.is_some() || filter.overdue_at.is_some() {
+            // Every case listed has a next deadline: the index gives the order.
+            "c.next_due_at, c.id DESC"
+        } else if filter.by_deadline {
+            "CASE WHEN c.next_due_at IS NULL THEN 1 ELSE 0 END, c.next_due_at, c.id DESC"
         } else {
             "c.id DESC"
         };
@@ -139,7 +141,7 @@ impl Store {
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "SELECT {columns}, {NEXT_DUE} AS next_due FROM cases c {where_sql} ORDER BY {order} LIMIT {} OFFSET {}",
+            "SELECT {columns}, c.next_due_at AS next_due FROM cases c {where_sql} ORDER BY {order} LIMIT {} OFFSET {}",
             per_page.clamp(1, 500),
             page.max(0) * per_page.clamp(1, 500)
         );

@@ -72,6 +72,7 @@ fn check(rules: &Rules, raw: &[u8]) -> Result<(), TestCaseError> {
         "complaints_address": "c@example.test", "received_date": "Monday", "acknowledge_by": "Monday",
         "respond_by": "Monday", "ombudsman_contact": "HOS", "original_subject": mail.subject,
         "automatic_acknowledgement": false, "service_area": decision.service_area,
+        "case_link": "https://complaints.example.test/r/0123", "case_url": null,
     });
     let letter = rules
         .letters
