@@ -96,3 +96,51 @@ pub(super) fn build(raw: Option<RawWeb>) -> Result<Option<WebSettings>, ConfigEr
         session_hours,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    fn raw(text: &str) -> Option<RawWeb> {
+        toml::from_str(text).ok()
+    }
+
+    #[test]
+    fn absent_or_without_listen_is_off() {
+        assert_eq!(build(None).expect("ok"), None);
+        assert_eq!(
+            build(raw("public_url = \"https://x.test\"")).expect("ok"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let error = build(raw("listen = \"localhost\""))
+            .expect_err("refused")
+            .to_string();
+        assert!(error.contains("web.listen"), "{error}");
+        let error = build(raw("listen = \"127.0.0.1:8080\"\npublic_url = \"ftp://x\""))
+            .expect_err("refused")
+            .to_string();
+        assert!(error.contains("web.public_url"), "{error}");
+        let error = build(raw(
+            "listen = \"127.0.0.1:8080\"\ntrusted_proxies = [\"proxy\"]",
+        ))
+        .expect_err("refused")
+        .to_string();
+        assert!(error.contains("web.trusted_proxies"), "{error}");
+    }
+
+    #[test]
+    fn the_example_config_turns_the_web_app_on() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/redress.example.toml");
+        let settings = Settings::load(&path).expect("the example config loads");
+        let web = settings.web.expect("[web] is on");
+        assert_eq!(web.public_url, "https://complaints.example.org");
+        assert!(web.secure_cookies());
+        assert_eq!(web.identity_header, "x-forwarded-email");
+    }
+}
