@@ -656,7 +656,7 @@ pub async fn escalate(
     .await
 }
 
-fn escalate_plan(
+pub(crate) fn escalate_plan(
     state: &CaseState,
     rules: &Rules,
     handler: &str,

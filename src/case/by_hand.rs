@@ -149,6 +149,9 @@ pub struct Correction {
     pub service_area: Option<String>,
     /// What the complaint is about, replacing what the classifier found.
     pub themes: Option<Vec<String>>,
+    /// The stage: a stage 1 complaint that was really a request for a review moves to stage 2
+    /// (as an escalation, with its clocks and letter); a stage 2 review cannot go back.
+    pub stage: Option<Stage>,
 }
 
 /// Corrects a case's kind and/or service area, with the reason on record. A case that becomes
@@ -165,10 +168,13 @@ pub async fn correct(
     if reason.trim().is_empty() {
         return Err(CaseError::Empty("--reason (why the case is corrected)"));
     }
-    if correction.kind.is_none() && correction.service_area.is_none() && correction.themes.is_none()
+    if correction.kind.is_none()
+        && correction.service_area.is_none()
+        && correction.themes.is_none()
+        && correction.stage.is_none()
     {
         return Err(CaseError::Empty(
-            "--kind, --area or --themes (what to correct)",
+            "--kind, --area, --theme or --stage (what to correct)",
         ));
     }
     act(app, reference, "corrected", now, |state, rules| {
@@ -201,9 +207,43 @@ pub async fn correct(
         if let Some(kind) = correction.kind.filter(|k| *k != state.case.kind) {
             correct_kind(&mut plan, state, rules, handler, kind, reason, now)?;
         }
+        if let Some(stage) = correction.stage.filter(|s| Some(*s) != state.case.stage) {
+            correct_stage(&mut plan, state, rules, handler, stage, reason, now)?;
+        }
         Ok(plan)
     })
     .await
+}
+
+/// A stage 1 complaint that was a request for a review goes to stage 2 as an escalation would
+/// (its clocks, owner and letter); a stage 2 review cannot go back to stage 1.
+fn correct_stage(
+    plan: &mut Plan,
+    state: &CaseState,
+    rules: &Rules,
+    handler: &str,
+    stage: Stage,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<(), CaseError> {
+    if stage != Stage::Stage2 {
+        return Err(CaseError::NoStage {
+            reference: state.case.reference.clone(),
+            kind: "stage 2 review, which cannot go back to stage 1 (close it and open a new complaint if it was one)".into(),
+        });
+    }
+    plan.record(
+        handler,
+        Event::Corrected {
+            what: "stage".into(),
+            from: state.case.stage.map(|s| s.as_str().to_string()),
+            to: Some(stage.as_str().to_string()),
+            reason: reason.to_string(),
+        },
+    );
+    let escalation = crate::case::actions::escalate_plan(state, rules, handler, reason, true, now)?;
+    plan.steps.extend(escalation.steps);
+    Ok(())
 }
 
 fn correct_area(

@@ -125,8 +125,8 @@ pub enum CaseCommand {
         kind: Option<CaseKind>,
         #[arg(long)]
         area: Option<String>,
-        /// What the complaint is about (repeat, or separate with commas), replacing what was found.
-        #[arg(long = "theme", value_delimiter = ',')]
+        /// What the complaint is about (repeat for several), replacing what was found.
+        #[arg(long = "theme")]
         themes: Vec<String>,
         /// Why (kept on the record).
         #[arg(long)]
@@ -530,6 +530,7 @@ async fn open_or_correct(
                 kind,
                 service_area: area,
                 themes: (!themes.is_empty()).then_some(themes),
+                stage: None,
             };
             by_hand::correct(app, &reference, &by, &correction, &reason, now).await?
         }

@@ -233,15 +233,24 @@ fn correction(f: &Fields) -> Result<Correction, WebError> {
         })?),
     };
     let themes = f.optional("themes").map(|text| {
-        text.split(',')
+        // One a line: a theme's own name may hold a comma ("damp, mould and condensation").
+        text.lines()
             .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty())
             .collect()
     });
+    let stage = match f.text("stage") {
+        "" => None,
+        text => Some(
+            Stage::parse(text)
+                .ok_or_else(|| WebError::BadRequest(format!("Stage: `{text}` is not a stage")))?,
+        ),
+    };
     Ok(Correction {
         kind,
         service_area: f.optional("area"),
         themes,
+        stage,
     })
 }
 

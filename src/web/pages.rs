@@ -270,7 +270,7 @@ fn case_context(web: &Web, case: &CaseRow, restricted: Option<String>) -> miniji
         status => case.status.to_string(), open => case.status == crate::case::model::CaseStatus::Open,
         name => case.customer_name, address => case.customer_address, postal => case.postal_address,
         subject => case.subject, received => web.app.rules.calendar_time(case.received_at),
-        area => case.service_area, owner => case.owner, themes => case.themes.join(", "),
+        area => case.service_area, owner => case.owner, themes => case.themes.join("; "),
         attention => case.needs_attention.then_some(case.attention_reason.clone().unwrap_or_default()),
         hazard => case.hazard.as_deref().map(|h| h.replace('_', " ")), representative => case.representative, authority => case.authority,
         adjustments => case.adjustments, restricted,

@@ -249,6 +249,7 @@ async fn a_complaint_corrected_to_a_service_request_stops_its_clocks_on_fakes() 
         kind: Some(CaseKind::ServiceRequest),
         service_area: None,
         themes: None,
+        stage: None,
     };
     let no_reason = by_hand::correct(app, &reference, HANDLER, &to_request, " ", t0).await;
     assert!(matches!(no_reason, Err(CaseError::Empty(_))));
@@ -270,6 +271,7 @@ async fn a_complaint_corrected_to_a_service_request_stops_its_clocks_on_fakes() 
         kind: Some(CaseKind::Complaint),
         service_area: None,
         themes: None,
+        stage: None,
     };
     let report = by_hand::correct(app, &reference, HANDLER, &to_complaint, "Unhappy", t1)
         .await

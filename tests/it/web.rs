@@ -58,7 +58,7 @@ const HOSTILE_NAME: &str = "Eve <script>alert('name')</script>";
 
 async fn site() -> Site {
     let mut world = FakeWorld::new(
-        "[web]\nlisten = \"127.0.0.1:0\"\npublic_url = \"https://complaints.example.test\"\n",
+        "[web]\nlisten = \"127.0.0.1:0\"\npublic_url = \"https://complaints.example.test\"\ntrusted_proxies = [\"203.0.113.5\"]\n",
     )
     .await;
     let now = at("2026-11-23T10:00:00Z");
@@ -650,4 +650,102 @@ async fn lists_filter_search_and_page() {
         overdue.body.contains("0 cases"),
         "nothing is overdue on the day it came"
     );
+}
+
+#[tokio::test]
+async fn corrections_through_the_form_are_on_record_with_who_and_why() {
+    let site = site().await;
+    let cookie = site.sign_in("handler@landlord.test").await;
+    let csrf = site
+        .get(&format!("/cases/{}", site.reference), Some(&cookie))
+        .await
+        .csrf();
+    let path = format!("/cases/{}/correct", site.reference);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("kind", ""),
+        ("area", "Building safety"),
+        ("themes", "damp, mould and condensation\nleaks\n"),
+        ("stage", "stage2"),
+        ("reason", "A review of last month's answer"),
+    ];
+    let done = site.post(&path, Some(&cookie), &form).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let detail = site
+        .world
+        .app
+        .store
+        .case_detail(&site.reference)
+        .await
+        .expect("detail");
+    assert_eq!(detail.case.service_area.as_deref(), Some("Building safety"));
+    assert_eq!(
+        detail.case.themes,
+        ["damp, mould and condensation", "leaks"]
+    );
+    assert_eq!(detail.case.stage, Some(redress::case::model::Stage::Stage2));
+    let corrected: Vec<&str> = detail
+        .events
+        .iter()
+        .filter(|e| e.kind == "corrected")
+        .map(|e| e.detail["what"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(corrected, ["service_area", "themes", "stage"]);
+    assert!(detail.events.iter().filter(|e| e.kind == "corrected").all(
+        |e| e.recorded_by.as_deref() == Some("handler@landlord.test")
+            && e.detail["reason"] == "A review of last month's answer"
+    ));
+    assert!(
+        detail.letters.iter().any(|l| l.kind == "stage2_receipt"),
+        "the stage 2 receipt follows"
+    );
+}
+
+#[tokio::test]
+async fn a_trusted_proxys_identity_header_signs_in_an_existing_account_only() {
+    let site = site().await;
+    let from_proxy = |email: &str| {
+        Request::get("/signin?next=/cases")
+            .header("X-Forwarded-Email", email)
+            .body(Body::empty())
+            .expect("request")
+    };
+    let got = site
+        .send_from("203.0.113.5:1000", from_proxy("manager@landlord.test"))
+        .await;
+    assert_eq!(got.status, StatusCode::SEE_OTHER);
+    assert_eq!(got.location(), "/cases");
+    let cookie = got
+        .headers
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("cookie")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        site.get("/dashboard", Some(&cookie))
+            .await
+            .status
+            .is_success(),
+        "signed in as the manager"
+    );
+    let unknown = site
+        .send_from("203.0.113.5:1000", from_proxy("stranger@landlord.test"))
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::FORBIDDEN,
+        "no account, no entry"
+    );
+    let spoofed = site
+        .send_from("198.51.100.9:1000", from_proxy("manager@landlord.test"))
+        .await;
+    assert_eq!(
+        spoofed.status,
+        StatusCode::OK,
+        "from anywhere else the header is ignored: the sign-in form"
+    );
+    assert!(spoofed.headers.get(header::SET_COOKIE).is_none());
 }
