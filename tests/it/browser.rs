@@ -247,6 +247,15 @@ async fn a_handler_acknowledges_extends_and_responds_in_the_browser() {
         .expect("open the case");
     assert!(status_text(&client).await.contains("Mould in the bedroom"));
     screenshot(&client, "2-case").await;
+    // Every field a person fills has a label read out with it (WCAG 1.3.1, 4.1.2).
+    let unlabelled = client
+        .execute(
+            "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea')).filter(f => !(f.labels && f.labels.length)).map(f => f.name || f.id);",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(unlabelled, serde_json::json!([]), "fields without a label");
 
     submit_action(
         &client,

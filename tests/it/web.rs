@@ -749,3 +749,66 @@ async fn a_trusted_proxys_identity_header_signs_in_an_existing_account_only() {
     );
     assert!(spoofed.headers.get(header::SET_COOKIE).is_none());
 }
+
+#[tokio::test]
+async fn the_original_mail_downloads_as_it_came_and_only_from_its_case() {
+    let site = site().await;
+    let cookie = site.sign_in("handler@landlord.test").await;
+    let detail = site
+        .world
+        .app
+        .store
+        .case_detail(&site.reference)
+        .await
+        .expect("detail");
+    let message = detail
+        .messages
+        .iter()
+        .find(|m| m.direction == "in")
+        .expect("the mail");
+    let got = site
+        .get(
+            &format!(
+                "/cases/{}/messages/{}/original.eml",
+                site.reference, message.id
+            ),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert!(got.body.contains("Water pours through the ceiling"));
+    let disposition = got
+        .headers
+        .get(header::CONTENT_DISPOSITION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    let missing = site
+        .get(
+            &format!(
+                "/cases/{}/messages/{}/attachments/0",
+                site.reference, message.id
+            ),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(
+        missing.status,
+        StatusCode::NOT_FOUND,
+        "the mail has no attachment"
+    );
+    let elsewhere = site
+        .get(
+            &format!(
+                "/cases/CMP-1999-000001/messages/{}/original.eml",
+                message.id
+            ),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::NOT_FOUND,
+        "a message is reached only through its own case"
+    );
+}
