@@ -23,6 +23,7 @@ use crate::deliver::scheduler::{self, SchedulerReport};
 use crate::intake::mailbox::{Mailbox, MailboxClient, MailboxError, WaitOutcome};
 use crate::intake::{IngestOutcome, MailSource, ingest};
 use crate::store::StoreError;
+use crate::store::health::Component;
 
 /// A failure of a pass.
 #[derive(Debug, thiserror::Error)]
@@ -227,7 +228,9 @@ pub async fn run_once(
     sender: &impl EmailSender,
     clock: &Clock,
 ) -> Result<OnceReport, RunError> {
-    let mut client = open_mailbox(app).await?;
+    let opened = open_mailbox(app).await;
+    fared(app, &opened, clock.now()).await;
+    let mut client = opened?;
     let report = run_once_on(app, &mut client, sender, clock).await;
     if let Err(error) = client.logout().await {
         tracing::debug!(%error, "logout failed");
@@ -242,14 +245,34 @@ pub async fn run_once_on(
     sender: &impl EmailSender,
     clock: &Clock,
 ) -> Result<OnceReport, RunError> {
-    let pass = ingest_pass(app, mailbox, clock).await?;
+    let pass = ingest_pass(app, mailbox, clock).await;
+    fared(app, &pass, clock.now()).await;
+    let pass = pass?;
     let reminders = scheduler::pass(app, clock.now()).await?;
+    if let Err(error) = crate::health::alert_pass(app, clock.now()).await {
+        tracing::error!(%error, "cannot check redress's health");
+    }
     let letters_sent = drain(app, sender, clock).await?;
     Ok(OnceReport {
         pass,
         reminders,
         letters_sent,
     })
+}
+
+/// Records how reading the mailbox fared, for `redress health`, `/metrics` and the alerts.
+async fn fared<T, E: std::fmt::Display>(app: &App, result: &Result<T, E>, now: DateTime<Utc>) {
+    let recorded = match result {
+        Ok(_) => app.store.record_success(Component::Fetch, now).await,
+        Err(error) => {
+            app.store
+                .record_failure(Component::Fetch, &error.to_string(), now)
+                .await
+        }
+    };
+    if let Err(error) = recorded {
+        tracing::warn!(%error, "cannot record the mailbox's health");
+    }
 }
 
 /// Backoff between reconnection attempts: 1 s doubling to 5 minutes.
@@ -332,6 +355,7 @@ async fn watch_mailbox(
             Err(error) => {
                 let delay = reconnect_delay(failures);
                 failures += 1;
+                fared(&app, &Err::<(), _>(&error), clock.now()).await;
                 tracing::warn!(%error, retry_in = ?delay, "cannot open the mailbox");
                 tokio::select! {
                     _ = shutdown.recv() => return,
@@ -344,6 +368,7 @@ async fn watch_mailbox(
                 _ = shutdown.recv() => return,
                 result = ingest_pass(&app, &mut client, &clock) => result,
             };
+            fared(&app, &pass, clock.now()).await;
             match pass {
                 Ok(report) => {
                     failures = 0;
@@ -368,6 +393,7 @@ async fn watch_mailbox(
                     }
                 }
                 Err(error) => {
+                    fared(&app, &Err::<(), _>(&error), clock.now()).await;
                     tracing::warn!(%error, "lost the mailbox connection; reconnecting");
                     break;
                 }
@@ -385,32 +411,45 @@ async fn watch_mailbox(
 /// How often the scheduler looks for due reminders.
 const SCHEDULER_INTERVAL: Duration = Duration::from_secs(60);
 
+/// How often redress checks its own health for alerts (two small reads).
+const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Queues due reminders every minute, and checks redress's health for alerts every few seconds.
 async fn remind(
     app: Arc<App>,
     clock: Clock,
     letters_queued: Arc<Notify>,
     mut shutdown: broadcast::Receiver<()>,
 ) {
+    let mut next_scheduler = tokio::time::Instant::now();
     loop {
-        let pass = tokio::select! {
-            _ = shutdown.recv() => return,
-            result = scheduler::pass(&app, clock.now()) => result,
-        };
-        match pass {
-            Ok(report) if report.reminders + report.digests > 0 => {
-                tracing::info!(
-                    reminders = report.reminders,
-                    digests = report.digests,
-                    "reminders queued"
-                );
-                letters_queued.notify_one();
+        if tokio::time::Instant::now() >= next_scheduler {
+            next_scheduler += SCHEDULER_INTERVAL;
+            let pass = tokio::select! {
+                _ = shutdown.recv() => return,
+                result = scheduler::pass(&app, clock.now()) => result,
+            };
+            match pass {
+                Ok(report) if report.reminders + report.digests > 0 => {
+                    tracing::info!(
+                        reminders = report.reminders,
+                        digests = report.digests,
+                        "reminders queued"
+                    );
+                    letters_queued.notify_one();
+                }
+                Ok(_) => {}
+                Err(error) => tracing::error!(%error, "scheduler pass failed"),
             }
-            Ok(_) => {}
-            Err(error) => tracing::error!(%error, "scheduler pass failed"),
+        }
+        match crate::health::alert_pass(&app, clock.now()).await {
+            Ok(0) => {}
+            Ok(_) => letters_queued.notify_one(),
+            Err(error) => tracing::error!(%error, "cannot check redress's health"),
         }
         tokio::select! {
             _ = shutdown.recv() => return,
-            _ = tokio::time::sleep(SCHEDULER_INTERVAL) => {}
+            _ = tokio::time::sleep(HEALTH_INTERVAL) => {}
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod deliver;
+pub mod health;
 pub mod intake;
 pub mod report;
 pub mod store;

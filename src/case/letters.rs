@@ -177,6 +177,10 @@ const TEMPLATES: &[(&str, &[Required])] = &[
     ),
     ("digest", &[req("date", "the day of the digest", true)]),
     (
+        "alert",
+        &[req("headline", "what is wrong (or recovered)", true)],
+    ),
+    (
         "refusal",
         &[
             req("reference", "the case reference", true),
@@ -335,6 +339,9 @@ fn sample_context() -> BTreeMap<String, Value> {
         ("rule", "Code §6.3"),
         ("date", "Monday 14 December 2026"),
         ("details", "Received Monday."),
+        ("since", "Monday 23 November 2026 10:00"),
+        ("last_error", "cannot reach imap.example.org:993"),
+        ("at_risk", "2"),
         ("kind", "complaint"),
         ("stage", "stage1"),
         ("subject", "Broken boiler"),

@@ -80,6 +80,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Is redress well? The last mailbox read and letter sent, and the outbox; exits 0 (ok),
+    /// 1 (warning) or 2 (critical), as Nagios expects, against the `[health]` thresholds.
+    Health {
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the config, templates and holidays, and connect to IMAP, SMTP and the database.
     CheckConfig {
         /// Also send one real test letter to this address.
@@ -169,6 +175,21 @@ pub async fn execute(cli: Cli) -> Result<()> {
             format,
             out,
         } => report(rules, from, to, &format, out, &clock).await,
+        Command::Health { json } => {
+            let app = App::start(rules).await?;
+            let verdict = crate::health::assess(&app, clock.now()).await;
+            app.store.close().await;
+            let verdict = verdict?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&verdict)?);
+            } else {
+                println!("{}", verdict.summary());
+                for (level, finding) in &verdict.findings {
+                    println!("  {level:?}: {finding}");
+                }
+            }
+            std::process::exit(verdict.level as i32);
+        }
         Command::Status { json } => {
             let app = App::start(rules).await?;
             let dashboard = crate::report::dashboard::build(&app, clock.now()).await?;

@@ -10,6 +10,7 @@
 mod calendar;
 mod connections;
 mod deadlines;
+mod health;
 mod organisation;
 mod routing;
 mod web;
@@ -24,6 +25,7 @@ pub use calendar::CalendarSettings;
 pub use connections::{
     DatabaseSettings, MailboxSettings, Secret, Security, SmtpSettings, is_loopback, redacted_url,
 };
+pub use health::HealthSettings;
 pub use organisation::{DEFAULT_OMBUDSMAN_CONTACT, OrganisationSettings};
 pub use routing::{ReminderSettings, ReportSettings, RoutingSettings};
 pub use web::WebSettings;
@@ -82,6 +84,7 @@ pub struct Settings {
     pub report: ReportSettings,
     /// The web app, when `[web] listen` is set.
     pub web: Option<WebSettings>,
+    pub health: HealthSettings,
 }
 
 /// The file as written: one optional table each.
@@ -100,6 +103,7 @@ struct RawFile {
     reminders: Option<routing::RawReminders>,
     report: Option<routing::RawReport>,
     web: Option<web::RawWeb>,
+    health: Option<health::RawHealth>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,6 +179,7 @@ impl Settings {
             reminders: routing::reminders(raw.reminders)?,
             report: routing::report(raw.report, &base),
             web: web::build(raw.web)?,
+            health: health::build(raw.health)?,
             classification_rules,
             mailbox,
             smtp,

@@ -19,6 +19,8 @@ pub struct WebSettings {
     pub identity_header: String,
     /// How long a sign-in lasts.
     pub session_hours: u32,
+    /// Addresses `/metrics` answers (Prometheus); loopback by default.
+    pub metrics_from: Vec<IpAddr>,
 }
 
 impl WebSettings {
@@ -37,6 +39,7 @@ pub(super) struct RawWeb {
     trusted_proxies: Vec<String>,
     identity_header: Option<String>,
     session_hours: Option<u32>,
+    metrics_from: Option<Vec<String>>,
 }
 
 /// The web settings, or `None` (no web app) when `[web]` or its `listen` is absent.
@@ -64,19 +67,14 @@ pub(super) fn build(raw: Option<RawWeb>) -> Result<Option<WebSettings>, ConfigEr
             "write the address people use, e.g. https://complaints.example.org",
         ));
     }
-    let trusted_proxies = raw
-        .trusted_proxies
-        .iter()
-        .map(|text| {
-            text.parse().map_err(|_| {
-                invalid(
-                    "web.trusted_proxies",
-                    format!("`{text}` is not an IP address"),
-                    "list the reverse proxies' addresses, e.g. [\"127.0.0.1\"]",
-                )
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let trusted_proxies = addresses(&raw.trusted_proxies, "web.trusted_proxies")?;
+    let metrics_from = match &raw.metrics_from {
+        Some(list) => addresses(list, "web.metrics_from")?,
+        None => vec![
+            IpAddr::from([127, 0, 0, 1]),
+            IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1]),
+        ],
+    };
     let session_hours = raw.session_hours.unwrap_or(10);
     if !(1..=24 * 7).contains(&session_hours) {
         return Err(invalid(
@@ -94,7 +92,22 @@ pub(super) fn build(raw: Option<RawWeb>) -> Result<Option<WebSettings>, ConfigEr
             .unwrap_or_else(|| "X-Forwarded-Email".into())
             .to_ascii_lowercase(),
         session_hours,
+        metrics_from,
     }))
+}
+
+fn addresses(list: &[String], key: &str) -> Result<Vec<IpAddr>, ConfigError> {
+    list.iter()
+        .map(|text| {
+            text.parse().map_err(|_| {
+                invalid(
+                    key,
+                    format!("`{text}` is not an IP address"),
+                    "list addresses such as [\"127.0.0.1\"]",
+                )
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

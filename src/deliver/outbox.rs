@@ -16,6 +16,7 @@ use crate::case::delivery;
 use crate::clock::Clock;
 use crate::config::{OrganisationSettings, Security, SmtpSettings};
 use crate::store::OutboxRow;
+use crate::store::health::Component;
 use chrono::{DateTime, Utc};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, header::Header};
@@ -282,6 +283,7 @@ pub async fn send_one(
             }
             tx.commit().await?;
             tracing::info!(letter = letter.id, kind = %letter.kind, "letter sent");
+            app.store.record_success(Component::Send, now).await?;
             // The server answers: whatever waits out a backoff from an outage goes now.
             let released = app.store.release_waiting_letters(now).await?;
             if released > 0 {
@@ -316,6 +318,16 @@ async fn not_sent(
     let smtp = &app.rules.settings.smtp;
     let server = format!("{}:{}", smtp.host, smtp.port);
     tracing::warn!(letter = letter.id, kind = %letter.kind, attempts = letter.attempts, %server, permanent, "letter not sent");
+    if !permanent {
+        // A refusal of one recipient says nothing of the server; a failure to deliver does.
+        let cause = format!(
+            "{server} did not take a letter (attempt {})",
+            letter.attempts
+        );
+        app.store
+            .record_failure(Component::Send, &cause, now)
+            .await?;
+    }
     tracing::debug!(letter = letter.id, %error, "the server's answer");
     if !give_up {
         return Ok(StepOutcome::Retrying {

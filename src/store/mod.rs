@@ -24,6 +24,7 @@ pub mod cases;
 pub mod deadlines;
 pub mod events;
 pub mod figures;
+pub mod health;
 pub mod messages;
 pub mod outbox;
 pub mod reminders;

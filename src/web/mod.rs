@@ -12,6 +12,7 @@
 
 pub mod auth;
 pub mod forms;
+pub mod metrics;
 pub mod pages;
 pub mod residents;
 pub mod view;
@@ -88,6 +89,7 @@ pub fn router(web: Web) -> Router {
         .route("/r/{token}", get(residents::resident_page))
         .route("/static/style.css", get(view::style_sheet))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::metrics))
         .layer(axum::middleware::map_response(view::security_headers))
         .with_state(web)
 }
