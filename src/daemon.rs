@@ -318,6 +318,7 @@ pub async fn run<S: EmailSender + 'static>(
         new_mail,
         shutdown.subscribe(),
     ));
+    crate::service::ready("started");
     let (watched, reminded, worked) = tokio::join!(watcher, reminder, worker);
     if let Some(web) = web {
         match web.await {
@@ -446,6 +447,13 @@ async fn remind(
             Ok(0) => {}
             Ok(_) => letters_queued.notify_one(),
             Err(error) => tracing::error!(%error, "cannot check redress's health"),
+        }
+        match crate::health::assess(&app, clock.now()).await {
+            Ok(verdict) => {
+                crate::service::status(&verdict.status_line());
+                crate::service::alive();
+            }
+            Err(error) => tracing::error!(%error, "cannot read redress's health"),
         }
         tokio::select! {
             _ = shutdown.recv() => return,

@@ -34,6 +34,24 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// One line for `systemctl status`: "mailbox read 2 min ago; 3 letter(s) waiting".
+    pub fn status_line(&self) -> String {
+        let mailbox = match (self.fetch.last_ok_at, self.fetch.failing_since) {
+            (_, Some(_)) => "mailbox failing".to_string(),
+            (Some(_), None) => "mailbox watched".to_string(),
+            (None, None) => "mailbox not read yet".to_string(),
+        };
+        let failed = if self.letters_failed > 0 {
+            format!(", {} given up", self.letters_failed)
+        } else {
+            String::new()
+        };
+        format!(
+            "{mailbox}; {} letter(s) waiting{failed}",
+            self.letters_waiting
+        )
+    }
+
     /// The first line Nagios shows: "OK: …", "WARNING: …" or "CRITICAL: …".
     pub fn summary(&self) -> String {
         let word = match self.level {

@@ -289,6 +289,10 @@ async fn run_daemon(config: &Path, app: App, sender: SmtpSender, clock: Clock) -
         let signal_sender = shutdown.clone();
         let signal = tokio::spawn(async move {
             let signal = next_signal().await;
+            match signal {
+                Signal::Stop => crate::service::stopping(),
+                _ => crate::service::reloading(),
+            }
             tracing::info!(?signal, "signal received: finishing what is in hand");
             let _ = signal_sender.send(());
             signal

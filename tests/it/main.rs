@@ -15,5 +15,6 @@ mod intake;
 mod outbox;
 mod reminders;
 mod report;
+mod service;
 mod web;
 mod workflow;
