@@ -12,6 +12,7 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 command -v pg_isready >/dev/null || need_apt+=(postgresql)
 command -v chromium >/dev/null || need_apt+=(chromium)   # renders the HTML report in a test
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)   # drives the web app in the browser test
+command -v dpkg-deb >/dev/null || need_apt+=(dpkg)
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)   # scores the unit's hardening
 [ -x /bin/kill ] || [ -x /usr/bin/kill ] || need_apt+=(procps)   # signals the daemon in a test
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -33,5 +34,8 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   pg_ctlcluster --skip-systemctl-redirect "$version" main start || pg_ctlcluster "$version" main start
   for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
 fi
+
+# cargo-deb builds the Debian package in a test (pinned: the version the packaging was made with).
+command -v cargo-deb >/dev/null || cargo install cargo-deb --version 3.8.0 --locked
 
 cargo test "$@"

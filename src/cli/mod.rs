@@ -2,6 +2,7 @@
 //! per command group (`case` for a handler's actions, `cases`, `letters`, `outbox`, `calendar`,
 //! `check` for check-config and classify); this file parses, dispatches and runs the daemon.
 
+mod assets;
 mod calendar;
 mod case;
 mod cases;
@@ -124,6 +125,12 @@ pub enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
+    /// Write the man pages and shell completions (for packaging) to a folder.
+    #[command(hide = true)]
+    Assets {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Classify a mail file and explain why, without touching the database.
     Classify {
         /// An .eml file (RFC 5322 message).
@@ -137,9 +144,13 @@ pub async fn execute(cli: Cli) -> Result<()> {
         .now
         .map(Clock::starting_at)
         .unwrap_or_else(Clock::system);
+    if let Command::Assets { out } = &cli.command {
+        return assets::write_assets(out);
+    }
     let rules =
         Rules::load(&cli.config).with_context(|| format!("config {}", cli.config.display()))?;
     match cli.command {
+        Command::Assets { out } => assets::write_assets(&out),
         Command::Calendar { command } => calendar::calendar(&rules, command),
         Command::Classify { file } => check::classify(&rules, &file).await,
         Command::CheckConfig { send_test } => {

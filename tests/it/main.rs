@@ -13,6 +13,7 @@ mod health;
 mod hostile;
 mod intake;
 mod outbox;
+mod package;
 mod reminders;
 mod report;
 mod service;
