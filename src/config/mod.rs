@@ -275,7 +275,18 @@ security = "none"
 from = "Complaints Team <complaints@example.test>"
 [database]
 url = "sqlite:///tmp/x.db"
+[organisation]
+name = "Example Homes"
 "#;
+
+    #[test]
+    fn letters_need_the_landlords_own_name() {
+        let without = GOOD.replace("[organisation]\nname = \"Example Homes\"\n", "");
+        let error = Settings::from_toml(&without, Path::new("/etc/redress"))
+            .expect_err("refused")
+            .to_string();
+        assert!(error.contains("organisation.name"), "{error}");
+    }
 
     #[test]
     fn a_minimal_file_loads_with_defaults() {

@@ -47,7 +47,11 @@ pub(super) fn build(
         .unwrap_or("localhost")
         .to_string();
     Ok(OrganisationSettings {
-        name: raw.name.unwrap_or_else(|| "Complaints Team".into()),
+        name: super::required(
+            raw.name,
+            "organisation.name",
+            "add the landlord's name as residents know it, e.g. name = \"Example Homes\" under [organisation]: letters thank residents for contacting it",
+        )?,
         reference_prefix: prefix,
         message_id_domain: raw.message_id_domain.unwrap_or(domain_of_from),
         complaints_address: from_address,
