@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::CaseError;
 use super::plan::{IfUnwritten, Notice, Outgoing, Plan, Step, Target};
 use crate::app::Rules;
+use crate::case::letters::LetterFormat;
 use crate::case::model::Event;
 use crate::store::deadlines::DeadlineEnd;
 use crate::store::{NewLetter, StoreError, Tx};
@@ -268,6 +269,40 @@ async fn links(
     Ok(())
 }
 
+/// The letter's accessible HTML part, drawn in the templates' layout; `None` for a resident who
+/// asked for plain text only. A resident who needs large print gets it.
+async fn html_part(
+    tx: &mut Tx,
+    rules: &Rules,
+    case: Option<(i64, &str)>,
+    letter: &Outgoing,
+    rendered: &crate::case::letters::Letter,
+    context: &serde_json::Map<String, Value>,
+) -> Result<Option<String>, QueueError> {
+    let format = match case {
+        Some((case_id, _)) if letter.record => {
+            LetterFormat::for_needs(tx.case_by_id(case_id).await?.adjustments.as_deref())
+        }
+        _ => LetterFormat::default(),
+    };
+    if format.plain_text_only {
+        return Ok(None);
+    }
+    let org = &rules.settings.organisation;
+    let mut context = context.clone();
+    context.insert("organisation_name".into(), json!(org.name));
+    context.insert("logo_url".into(), json!(org.logo_url));
+    context.insert("large_print".into(), json!(format.large_print));
+    rules
+        .letters
+        .render_html(rendered, &context)
+        .map(Some)
+        .map_err(|e| QueueError::Unwritten {
+            name: letter.template,
+            message: e.to_string(),
+        })
+}
+
 /// Renders `letter` and queues it to each recipient: the only place a letter enters the outbox.
 /// `case` is the case's id and reference, or `None` for a letter about no one case (a digest).
 /// Returns each recipient's Message-ID and whether it was newly queued.
@@ -298,6 +333,7 @@ pub async fn queue(
             name: letter.template,
             message: e.to_string(),
         })?;
+    let html = html_part(tx, rules, case, letter, &rendered, &context).await?;
     let references = (!letter.references.is_empty()).then(|| {
         letter
             .references
@@ -320,6 +356,7 @@ pub async fn queue(
             to_address: to.clone(),
             subject: rendered.subject.clone(),
             body: rendered.body.clone(),
+            html: html.clone(),
             in_reply_to: letter.in_reply_to.clone(),
             references: references.clone(),
         };

@@ -211,6 +211,91 @@ const TEMPLATES: &[(&str, &[Required])] = &[
     ),
 ];
 
+/// How a resident's letters must look, from the reasonable adjustments on their case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LetterFormat {
+    /// Large print in the HTML part and in printed letters.
+    pub large_print: bool,
+    /// No HTML part at all (screen readers or mail clients that want plain text).
+    pub plain_text_only: bool,
+}
+
+impl LetterFormat {
+    /// The format the adjustments ask for: "large print", "plain text" (in any case and wording
+    /// around them, as handlers type them).
+    pub fn for_needs(adjustments: Option<&str>) -> LetterFormat {
+        let needs = adjustments.unwrap_or_default().to_lowercase();
+        LetterFormat {
+            large_print: needs.contains("large print"),
+            plain_text_only: needs.contains("plain text"),
+        }
+    }
+}
+
+/// The HTML layout's file name in the templates folder.
+pub const LAYOUT: &str = "letter.html";
+
+/// A letter's plain text as HTML: a line underlined with `-` or `=` is a heading, lines starting
+/// "- " a list, an indented line keeps its own line, addresses on the web are links; everything
+/// is escaped.
+pub fn text_to_html(text: &str) -> String {
+    let mut html = String::new();
+    for block in text
+        .split("\n\n")
+        .map(str::trim_end)
+        .filter(|b| !b.trim().is_empty())
+    {
+        let lines: Vec<&str> = block.lines().filter(|l| !l.trim().is_empty()).collect();
+        let mut rest = &lines[..];
+        if lines.len() >= 2 && is_underline(lines[1]) {
+            html.push_str(&format!("<h2>{}</h2>\n", inline(lines[0].trim())));
+            rest = &lines[2..];
+        }
+        if rest.is_empty() {
+            continue;
+        }
+        if rest.iter().all(|l| l.trim_start().starts_with("- ")) {
+            html.push_str("<ul>\n");
+            for line in rest {
+                let item = line.trim_start().trim_start_matches("- ");
+                html.push_str(&format!("<li>{}</li>\n", inline(item)));
+            }
+            html.push_str("</ul>\n");
+        } else {
+            let joined: Vec<String> = rest.iter().map(|l| inline(l.trim())).collect();
+            html.push_str(&format!("<p>{}</p>\n", joined.join("<br>\n")));
+        }
+    }
+    html
+}
+
+fn is_underline(line: &str) -> bool {
+    let line = line.trim();
+    line.len() >= 3 && (line.chars().all(|c| c == '-') || line.chars().all(|c| c == '='))
+}
+
+/// One line, escaped, with web addresses as links.
+fn inline(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let escaped = minijinja::HtmlEscape(word).to_string();
+            if word.starts_with("https://") || word.starts_with("http://") {
+                let href = word.trim_end_matches(['.', ',', ';', ')']);
+                let tail = &word[href.len()..];
+                format!(
+                    "<a href=\"{}\">{}</a>{}",
+                    minijinja::HtmlEscape(href),
+                    minijinja::HtmlEscape(href),
+                    minijinja::HtmlEscape(tail)
+                )
+            } else {
+                escaped
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The loaded templates.
 #[derive(Debug)]
 pub struct Letters {
@@ -229,7 +314,126 @@ impl Letters {
             })?;
             sources.insert(name.to_string(), (path, text));
         }
-        Self::from_sources(sources)
+        let mut letters = Self::from_sources(sources)?;
+        let path = dir.join(LAYOUT);
+        let layout = std::fs::read_to_string(&path).map_err(|error| LetterError::Read {
+            path: path.clone(),
+            error,
+        })?;
+        letters.add_layout(layout)?;
+        Ok(letters)
+    }
+
+    /// Adds the HTML layout every letter's HTML part is drawn in, checked like the letters: it
+    /// must show the letter itself (`body_html`) and the case reference.
+    fn add_layout(&mut self, layout: String) -> Result<(), LetterError> {
+        let syntax = |e: minijinja::Error| LetterError::Syntax {
+            name: LAYOUT.into(),
+            message: e.to_string(),
+        };
+        self.env
+            .add_template_owned(LAYOUT, layout)
+            .map_err(syntax)?;
+        for (variable, element) in [
+            ("body_html", "the letter itself"),
+            ("reference", "the case reference"),
+        ] {
+            let mut sample = sample_context();
+            sample.insert("subject".into(), Value::from("Sample subject"));
+            sample.insert(
+                "body_html".into(),
+                Value::from_safe_string("<p>Sample</p>".into()),
+            );
+            sample.insert("large_print".into(), Value::from(false));
+            sample.insert("logo_url".into(), Value::from(()));
+            let marker = format!("@@{variable}@@");
+            let value = if variable == "body_html" {
+                Value::from_safe_string(marker.clone())
+            } else {
+                Value::from(marker.clone())
+            };
+            sample.insert(variable.into(), value);
+            let html = self
+                .env
+                .get_template(LAYOUT)
+                .and_then(|t| t.render(&sample))
+                .map_err(syntax)?;
+            if !html.contains(&marker) {
+                return Err(LetterError::MissingElement {
+                    name: LAYOUT.into(),
+                    element,
+                    variable,
+                    part: "body",
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Every letter kind there is a template for.
+    pub fn kinds() -> impl Iterator<Item = &'static str> {
+        TEMPLATES.iter().map(|(name, _)| *name)
+    }
+
+    /// Letter `name` drawn with sample data, `overrides` replacing any of it (a real case's
+    /// reference, name and dates): what `redress letters preview` shows before an edit goes live.
+    pub fn preview(
+        &self,
+        name: &str,
+        overrides: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(Letter, serde_json::Map<String, serde_json::Value>), LetterError> {
+        if !Self::kinds().any(|k| k == name) {
+            return Err(LetterError::Syntax {
+                name: name.to_string(),
+                message: format!(
+                    "no such letter; the kinds are {}",
+                    Self::kinds().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+        let mut context: serde_json::Map<String, serde_json::Value> = sample_context()
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::to_value(&v).unwrap_or_default()))
+            .collect();
+        context.extend(overrides.clone());
+        let letter = self
+            .render(name, &context)
+            .map_err(|e| LetterError::Syntax {
+                name: name.to_string(),
+                message: e.to_string(),
+            })?;
+        Ok((letter, context))
+    }
+
+    /// The accessible HTML part of `letter`: the layout around its text turned into headings,
+    /// paragraphs, lists and links; `context` is the letter's own, with `subject`,
+    /// `organisation_name`, `logo_url` and `large_print` added by the caller.
+    pub fn render_html(
+        &self,
+        letter: &Letter,
+        context: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<String, minijinja::Error> {
+        let mut ctx: BTreeMap<String, Value> = context
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::from_serialize(v)))
+            .collect();
+        ctx.insert("subject".into(), Value::from(letter.subject.clone()));
+        ctx.insert(
+            "body_html".into(),
+            Value::from_safe_string(text_to_html(&letter.body)),
+        );
+        for optional in [
+            "large_print",
+            "logo_url",
+            "reference",
+            "organisation_name",
+            "respond_by",
+            "acknowledge_by",
+            "case_link",
+        ] {
+            ctx.entry(optional.into()).or_insert(Value::from(()));
+        }
+        self.env.get_template(LAYOUT)?.render(&ctx)
     }
 
     fn from_sources(sources: BTreeMap<String, (PathBuf, String)>) -> Result<Letters, LetterError> {
@@ -379,6 +583,7 @@ fn sample_context() -> BTreeMap<String, Value> {
     ctx.insert("open_count".into(), Value::from(1));
     ctx.insert("overdue_count".into(), Value::from(0));
     ctx.insert("cases".into(), Value::from(Vec::<Value>::new()));
+    ctx.insert("web".into(), Value::from("https://complaints.example.org"));
     ctx.insert("actions".into(), Value::from(Vec::<Value>::new()));
     ctx
 }

@@ -156,6 +156,7 @@ fn test_letter(rules: &Rules, to: &str) -> OutboxRow {
         subject: "redress check-config: a test letter".into(),
         body: "This letter was sent by `redress check-config --send-test`. No action is needed.\n"
             .into(),
+        html: None,
         in_reply_to: None,
         references: None,
         status: "pending".into(),

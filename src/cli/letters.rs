@@ -17,6 +17,16 @@ pub enum LettersCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Show a letter as it would go out, from the templates on disk: sample data, or a real
+    /// case's reference, name and dates with --case; the HTML part with --html.
+    Preview {
+        /// The letter kind: receipt, acknowledgement, extension, response, ... (an unknown kind lists them).
+        kind: String,
+        #[arg(long)]
+        case: Option<String>,
+        #[arg(long)]
+        html: bool,
+    },
     /// Record that a letter was printed and posted.
     Posted {
         id: i64,
@@ -50,6 +60,12 @@ pub(super) async fn letters(app: &App, command: LettersCommand, clock: &Clock) -
                 );
             }
             println!("{} letter(s) to post", waiting.len());
+        }
+        LettersCommand::Preview { kind, case, html } => {
+            print!(
+                "{}",
+                crate::deliver::preview::preview(app, &kind, case.as_deref(), html).await?
+            );
         }
         LettersCommand::Posted { id, by } => {
             let letter = post::posted(app, id, &by, clock.now()).await?;

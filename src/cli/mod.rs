@@ -271,21 +271,31 @@ enum Signal {
     Reload,
 }
 
-/// Waits for SIGTERM, Ctrl-C or SIGHUP.
-async fn next_signal() -> Signal {
-    use tokio::signal::unix::{SignalKind, signal};
-    let wait = |kind: SignalKind| async move {
-        match signal(kind) {
-            Ok(mut sig) => {
-                sig.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// SIGTERM, Ctrl-C and SIGHUP, listened for once for the daemon's whole life: a signal that
+/// arrives while a reload is under way waits here instead of being lost.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// The next signal.
+    async fn next(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.terminate.recv() => Signal::Stop,
+            _ = self.interrupt.recv() => Signal::Stop,
+            _ = self.hangup.recv() => Signal::Reload,
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => Signal::Stop,
-        _ = wait(SignalKind::terminate()) => Signal::Stop,
-        _ = wait(SignalKind::hangup()) => Signal::Reload,
     }
 }
 
@@ -294,22 +304,29 @@ async fn next_signal() -> Signal {
 /// ones kept.
 async fn run_daemon(config: &Path, app: App, sender: SmtpSender, clock: Clock) -> Result<()> {
     let (mut app, mut sender) = (Arc::new(app), Arc::new(sender));
+    let mut signals = Signals::listen().context("cannot listen for signals")?;
     tracing::info!("redress started");
     loop {
         let (shutdown, _) = tokio::sync::broadcast::channel(1);
-        let signal_sender = shutdown.clone();
-        let signal = tokio::spawn(async move {
-            let signal = next_signal().await;
-            match signal {
-                Signal::Stop => crate::service::stopping(),
-                _ => crate::service::reloading(),
+        let running = daemon::run(app.clone(), sender.clone(), clock, shutdown.clone());
+        tokio::pin!(running);
+        let signal = tokio::select! {
+            ended = &mut running => {
+                // The daemon stopped by itself: only an error does that.
+                ended?;
+                app.store.close().await;
+                return Ok(());
             }
-            tracing::info!(?signal, "signal received: finishing what is in hand");
-            let _ = signal_sender.send(());
-            signal
-        });
-        daemon::run(app.clone(), sender.clone(), clock, shutdown).await?;
-        if signal.await? == Signal::Stop {
+            signal = signals.next() => signal,
+        };
+        match signal {
+            Signal::Stop => crate::service::stopping(),
+            Signal::Reload => crate::service::reloading(),
+        }
+        tracing::info!(?signal, "signal received: finishing what is in hand");
+        let _ = shutdown.send(());
+        running.await?;
+        if signal == Signal::Stop {
             app.store.close().await;
             return Ok(());
         }

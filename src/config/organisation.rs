@@ -13,6 +13,8 @@ pub struct OrganisationSettings {
     pub message_id_domain: String,
     pub complaints_address: String,
     pub ombudsman_contact: String,
+    /// An image shown at the top of HTML letters (an https address); letters read without it.
+    pub logo_url: Option<String>,
 }
 
 /// The Housing Ombudsman's contact details as printed in letters by default.
@@ -25,6 +27,7 @@ pub(super) struct RawOrganisation {
     reference_prefix: Option<String>,
     message_id_domain: Option<String>,
     ombudsman_contact: Option<String>,
+    logo_url: Option<String>,
 }
 
 /// `[organisation]`; the complaints address is the sender of letters (`smtp.from`).
@@ -58,5 +61,15 @@ pub(super) fn build(
         ombudsman_contact: raw
             .ombudsman_contact
             .unwrap_or_else(|| DEFAULT_OMBUDSMAN_CONTACT.into()),
+        logo_url: match raw.logo_url {
+            Some(url) if !url.starts_with("https://") => {
+                return Err(invalid(
+                    "organisation.logo_url",
+                    format!("`{url}` is not an https address"),
+                    "give the logo's https address, or leave it out",
+                ));
+            }
+            other => other,
+        },
     })
 }

@@ -3,5 +3,6 @@
 
 pub mod outbox;
 pub mod post;
+pub mod preview;
 pub mod queue;
 pub mod scheduler;

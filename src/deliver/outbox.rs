@@ -19,7 +19,7 @@ use crate::store::OutboxRow;
 use crate::store::health::Component;
 use chrono::{DateTime, Utc};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, header::Header};
+use lettre::message::{Mailbox, MultiPart, header::Header};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -189,8 +189,7 @@ pub fn build_letter(
         .to(to)
         .subject(letter.subject.clone())
         .message_id(Some(format!("<{}>", letter.message_id)))
-        .date(now.into())
-        .header(ContentType::TEXT_PLAIN);
+        .date(now.into());
     if let Some(id) = &letter.in_reply_to {
         builder = builder.in_reply_to(format!("<{id}>"));
     }
@@ -223,9 +222,17 @@ pub fn build_letter(
     ] {
         builder = header.apply(builder);
     }
-    let message = builder
-        .body(letter.body.clone())
-        .map_err(|e| SendError::Permanent(format!("letter cannot be built: {e}")))?;
+    // The plain text, and beside it the accessible HTML part when the letter has one.
+    let message = match &letter.html {
+        Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+            letter.body.clone(),
+            html.clone(),
+        )),
+        None => builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(letter.body.clone()),
+    }
+    .map_err(|e| SendError::Permanent(format!("letter cannot be built: {e}")))?;
     Ok(message.formatted())
 }
 
@@ -402,6 +409,7 @@ mod tests {
             message_id_domain: "example.org".into(),
             complaints_address: "complaints@example.org".into(),
             ombudsman_contact: "HOS".into(),
+            logo_url: None,
         };
         let letter = OutboxRow {
             id: 1,
@@ -411,6 +419,7 @@ mod tests {
             to_address: "jane@example.net".into(),
             subject: "We have received your complaint - reference CMP-2026-000001".into(),
             body: "Dear Jane,\n\nCafé £5.\n".into(),
+            html: None,
             in_reply_to: Some("abc@example.net".into()),
             references: Some("<abc@example.net>".into()),
             status: "pending".into(),

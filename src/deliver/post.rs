@@ -8,8 +8,10 @@ use chrono::{DateTime, Utc};
 use super::queue::record_on_case;
 use crate::app::App;
 use crate::case::CaseError;
+use crate::case::letters::LetterFormat;
 use crate::case::model::Event;
 use crate::store::{CaseRow, OutboxRow};
+use minijinja::HtmlEscape;
 
 /// A letter to print, with the case it belongs to.
 #[derive(Debug, Clone)]
@@ -31,22 +33,12 @@ pub async fn waiting(app: &App) -> Result<Vec<ToPost>, CaseError> {
     Ok(waiting)
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// The letter as a printable HTML document: the address block for a window envelope, the
 /// subject as a heading, the text as written; large print where the resident needs it.
 pub fn printable(item: &ToPost, organisation: &str) -> String {
     let letter = &item.letter;
-    let large = item
-        .case
-        .as_ref()
-        .and_then(|c| c.adjustments.as_deref())
-        .is_some_and(|a| a.to_ascii_lowercase().contains("large print"));
+    let large = LetterFormat::for_needs(item.case.as_ref().and_then(|c| c.adjustments.as_deref()))
+        .large_print;
     let name = item
         .case
         .as_ref()
@@ -61,11 +53,11 @@ pub fn printable(item: &ToPost, organisation: &str) -> String {
          .text {{ white-space: pre-wrap; font: inherit; }}\n@page {{ margin: 2cm; }}\n</style>\n</head>\n\
          <body>\n<p class=\"from\">{organisation}</p>\n<p class=\"address\">{name}\n{address}</p>\n\
          <h1>{title}</h1>\n<div class=\"text\">{body}</div>\n</body>\n</html>\n",
-        title = escape(&letter.subject),
-        organisation = escape(organisation),
-        name = escape(name),
-        address = escape(&letter.to_address),
-        body = escape(&letter.body),
+        title = HtmlEscape(&letter.subject),
+        organisation = HtmlEscape(organisation),
+        name = HtmlEscape(name),
+        address = HtmlEscape(&letter.to_address),
+        body = HtmlEscape(&letter.body),
     )
 }
 

@@ -257,7 +257,12 @@ fn digest<'a>(
     let calendar = &rules.calendar;
     let today = calendar.local_date(now);
     let mut overdue_count = 0;
+    // Overdue first, then soonest due.
+    let mut cases: Vec<&DigestRow> = cases.collect();
+    cases.sort_by_key(|case| case.due_at);
+    let web = rules.settings.web.as_ref();
     let items: Vec<serde_json::Value> = cases
+        .into_iter()
         .map(|case| {
             let overdue = case.due_at < now;
             overdue_count += usize::from(overdue);
@@ -270,12 +275,14 @@ fn digest<'a>(
                 "overdue": overdue,
                 "overdue_days": calendar.working_days_between(calendar.local_date(case.due_at), today).max(0),
                 "days_left": calendar.working_days_left(now, case.due_at).max(0),
+                "url": web.map(|w| format!("{}/cases/{}", w.public_url, case.reference)),
             })
         })
         .collect();
     let context = json!({
         "date": rules.letter_date(now), "open_count": items.len(),
         "overdue_count": overdue_count, "cases": items,
+        "web": web.map(|w| w.public_url.clone()),
     });
     Outgoing {
         template: "digest",

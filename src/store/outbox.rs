@@ -182,8 +182,8 @@ impl Tx {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "INSERT INTO outbox (case_id, kind, dedupe_key, message_id, to_address, subject, body, in_reply_to, refs, status, attempts, next_attempt_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, 0, $10, $10)
+            "INSERT INTO outbox (case_id, kind, dedupe_key, message_id, to_address, subject, body, in_reply_to, refs, status, attempts, next_attempt_at, created_at, html)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, 0, $10, $10, $12)
              ON CONFLICT (dedupe_key) DO NOTHING",
         )
         .bind(letter.case_id)
@@ -197,6 +197,7 @@ impl Tx {
         .bind(&letter.references)
         .bind(ts(now))
         .bind(if letter.by_post { "to_post" } else { "pending" })
+        .bind(&letter.html)
         .execute(self.conn())
         .await?;
         Ok(done.rows_affected() == 1)

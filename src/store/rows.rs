@@ -189,14 +189,15 @@ pub struct OutboxRow {
     pub to_address: String,
     pub subject: String,
     pub body: String,
+    /// The accessible HTML part, when the letter has one.
+    pub html: Option<String>,
     pub in_reply_to: Option<String>,
     pub references: Option<String>,
     pub status: String,
     pub attempts: i64,
 }
 
-pub(super) const OUTBOX_COLUMNS: &str =
-    "id, case_id, kind, message_id, to_address, subject, body, in_reply_to, refs, status, attempts";
+pub(super) const OUTBOX_COLUMNS: &str = "id, case_id, kind, message_id, to_address, subject, body, html, in_reply_to, refs, status, attempts";
 
 pub(super) fn outbox_from_row(row: &AnyRow) -> Result<OutboxRow, StoreError> {
     Ok(OutboxRow {
@@ -207,6 +208,7 @@ pub(super) fn outbox_from_row(row: &AnyRow) -> Result<OutboxRow, StoreError> {
         to_address: row.try_get("to_address")?,
         subject: row.try_get("subject")?,
         body: row.try_get("body")?,
+        html: row.try_get("html")?,
         in_reply_to: row.try_get("in_reply_to")?,
         references: row.try_get("refs")?,
         status: row.try_get("status")?,
@@ -294,6 +296,8 @@ pub struct NewLetter {
     pub to_address: String,
     pub subject: String,
     pub body: String,
+    /// The accessible HTML part, or `None` for plain text only.
+    pub html: Option<String>,
     pub in_reply_to: Option<String>,
     pub references: Option<String>,
 }

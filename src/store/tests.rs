@@ -127,6 +127,7 @@ fn letter(key: &str, case_id: Option<i64>) -> NewLetter {
         to_address: "a@example.test".into(),
         subject: "s".into(),
         body: "b".into(),
+        html: None,
         in_reply_to: None,
         references: None,
     }

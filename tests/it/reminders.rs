@@ -145,7 +145,7 @@ async fn reminders_come_once_each_before_on_and_after_the_deadline() {
     assert_eq!(
         manager,
         vec![format!(
-            "[redress] OVERDUE: stage 1 response - {}",
+            "[redress] OVERDUE: stage 1 response due 2026-12-30 17:00 - {}",
             world.reference
         )]
     );
