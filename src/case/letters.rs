@@ -262,12 +262,33 @@ pub fn text_to_html(text: &str) -> String {
             }
             html.push_str("</ul>\n");
         } else {
-            let joined: Vec<String> = rest.iter().map(|l| inline(l.trim())).collect();
-            html.push_str(&format!("<p>{}</p>\n", joined.join("<br>\n")));
+            html.push_str(&format!("<p>{}</p>\n", paragraph(rest)));
         }
     }
     html
 }
+
+/// A paragraph's lines: text wrapped for plain-text mail (a line that ran to the wrap width)
+/// flows again; a short line (a signature, a name above an address), an indented line (an
+/// address, a link, contact details) or one after a colon keeps a line of its own.
+fn paragraph(lines: &[&str]) -> String {
+    let mut out = String::new();
+    for (n, line) in lines.iter().enumerate() {
+        if n > 0 {
+            let previous = lines[n - 1];
+            let own_line = line.starts_with(char::is_whitespace)
+                || previous.starts_with(char::is_whitespace)
+                || previous.trim_end().ends_with(':')
+                || previous.trim().chars().count() < WRAPPED;
+            out.push_str(if own_line { "<br>\n" } else { " " });
+        }
+        out.push_str(&inline(line.trim()));
+    }
+    out
+}
+
+/// A line at least this long was wrapped by the template's author, not ended.
+const WRAPPED: usize = 55;
 
 fn is_underline(line: &str) -> bool {
     let line = line.trim();
@@ -660,5 +681,123 @@ mod tests {
         let err = Letters::from_sources(sources_with_receipt("Dear customer\n\nhello\n"))
             .expect_err("shape");
         assert!(err.to_string().contains("Subject:"), "{err}");
+    }
+
+    /// Letters to staff, not residents.
+    const STAFF: [&str; 5] = ["notice", "reminder", "digest", "alert", "quarantined"];
+
+    #[test]
+    fn every_residents_letter_names_the_landlord_and_has_an_html_part_with_the_reference() {
+        let letters = shipped();
+        let mut org = serde_json::Map::new();
+        org.insert("organisation_name".into(), "Riverside Homes".into());
+        for kind in Letters::kinds() {
+            let (letter, context) = letters.preview(kind, &org).expect("renders");
+            let html = letters.render_html(&letter, &context).expect("html");
+            assert!(
+                html.starts_with("<!doctype html>") && html.contains("<html lang=\"en\">"),
+                "{kind}"
+            );
+            assert!(
+                html.contains("CMP-2026-000001"),
+                "{kind}: the reference in the HTML part"
+            );
+            if !STAFF.contains(&kind) {
+                assert!(
+                    letter.body.contains("Riverside Homes"),
+                    "{kind} names the landlord:\n{}",
+                    letter.body
+                );
+                assert!(html.contains("Riverside Homes"), "{kind}");
+            }
+        }
+    }
+
+    #[test]
+    fn no_letter_asks_why_a_review_is_wanted() {
+        // Code 6.12: residents must not be required to explain why they want a stage 2 review.
+        let letters = shipped();
+        for kind in [
+            "receipt",
+            "response",
+            "stage2_receipt",
+            "acknowledgement",
+            "late_update",
+        ] {
+            let (letter, _) = letters
+                .preview(kind, &serde_json::Map::new())
+                .expect("renders");
+            let text = letter
+                .body
+                .to_lowercase()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            for asking in [
+                "telling us why",
+                "tell us why",
+                "why you remain dissatisfied",
+                "explain why",
+                "give your reasons",
+            ] {
+                assert!(
+                    !text.contains(asking),
+                    "{kind} asks for reasons (`{asking}`)"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn plain_text_becomes_headings_lists_and_links_escaped() {
+        let html = text_to_html(
+            "Dear <b>Jo</b>,\n\nWhat happens next\n-----------------\nWe will call.\n\n- one\n- two\n\nSee https://example.org/r/abc.\n",
+        );
+        assert!(
+            html.contains("<p>Dear &lt;b&gt;Jo&lt;&#x2f;b&gt;,</p>")
+                || html.contains("<p>Dear &lt;b&gt;Jo&lt;/b&gt;,</p>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<h2>What happens next</h2>\n<p>We will call.</p>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<ul>\n<li>one</li>\n<li>two</li>\n</ul>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<a href=\"https:&#x2f;&#x2f;example.org&#x2f;r&#x2f;abc\">")
+                || html.contains("<a href=\"https://example.org/r/abc\">"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn the_adjustments_decide_the_format() {
+        assert_eq!(LetterFormat::for_needs(None), LetterFormat::default());
+        let both = LetterFormat::for_needs(Some("Large Print please; plain text e-mails only"));
+        assert!(both.large_print && both.plain_text_only);
+        assert!(!LetterFormat::for_needs(Some("call before visiting")).large_print);
+    }
+
+    #[test]
+    fn a_layout_that_leaves_out_the_letter_is_refused() {
+        let mut letters = shipped();
+        let error = letters
+            .add_layout("<p>{{ reference }}</p>".into())
+            .expect_err("refused");
+        assert!(error.to_string().contains("body_html"), "{error}");
+    }
+
+    #[test]
+    fn wrapped_text_flows_and_indented_lines_keep_their_own() {
+        let html = text_to_html(
+            "We will send you our full response by Monday 14 December 2026, and if we\nneed more time we will write to:\n  Housing Ombudsman\n  PO Box 1484\n\nExample Homes\ncomplaints@example.org\n",
+        );
+        assert_eq!(
+            html,
+            "<p>We will send you our full response by Monday 14 December 2026, and if we need more time we will write to:<br>\nHousing Ombudsman<br>\nPO Box 1484</p>\n<p>Example Homes<br>\ncomplaints@example.org</p>\n"
+        );
     }
 }

@@ -333,3 +333,57 @@ async fn a_handler_acknowledges_extends_and_responds_in_the_browser() {
     );
     assert!(response.text_body.contains("extractor fan"));
 }
+
+/// Every letter kind's HTML part, as a resident's mail program would show it: it loads in
+/// Chromium with a title and a heading, shows the reference, and needs no image to be read.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_letters_html_part_reads_in_chromium() {
+    let world = crate::support::fakes::FakeWorld::new("").await;
+    let (_driver, client) = browser().await;
+    let dir = std::env::temp_dir().join(format!("redress-letters-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    for kind in redress::case::letters::Letters::kinds() {
+        let html = redress::deliver::preview::preview(&world.app, kind, None, true)
+            .await
+            .expect("the HTML part");
+        let page = dir.join(format!("{kind}.html"));
+        std::fs::write(&page, &html).expect("write");
+        client
+            .goto(&format!("file://{}", page.display()))
+            .await
+            .expect("open");
+        let title = client.title().await.expect("title");
+        assert!(!title.trim().is_empty(), "{kind}: a title");
+        let text = status_text_of(&client, "body").await;
+        assert!(
+            text.contains("CMP-2026-000001"),
+            "{kind}: the reference is shown\n{text}"
+        );
+        let heading = client
+            .find(Locator::Css("h1"))
+            .await
+            .expect("a heading")
+            .text()
+            .await
+            .expect("text");
+        assert_eq!(
+            heading.trim(),
+            title.trim(),
+            "{kind}: the heading is the subject"
+        );
+        let png = dir.join(format!("{kind}.png"));
+        std::fs::write(&png, client.screenshot().await.expect("screenshot")).expect("png");
+        println!("screenshot: {}", png.display());
+    }
+    client.close().await.expect("close");
+}
+
+async fn status_text_of(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .expect("element")
+        .text()
+        .await
+        .expect("text")
+}

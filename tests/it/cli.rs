@@ -530,3 +530,60 @@ async fn the_outbox_can_be_listed_retried_and_cancelled() {
         "{detail}"
     );
 }
+
+/// Issue 18: `letters preview` shows any letter from the templates on disk, with sample data or
+/// a real case, as text or its HTML part, and changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn letters_preview_shows_a_letter_before_it_goes_out() {
+    let env = TestEnv::new();
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("preview-{}", env.customer),
+            "Damp in the hall",
+            "Damp in the hall again and nobody came. I want to complain.",
+        ),
+        None,
+    )
+    .await;
+    ok(&env.redress(&["run", "--once"]));
+    let reference = env.newest_reference();
+    let sample = ok(&env.redress(&["letters", "preview", "receipt"]));
+    assert!(
+        sample.starts_with("Subject: We have received your complaint - reference CMP-2026-000001"),
+        "{sample}"
+    );
+    assert!(sample.contains("Example Homes"), "the landlord's own name");
+    let real = ok(&env.redress(&[
+        "letters",
+        "preview",
+        "acknowledgement",
+        "--case",
+        &reference,
+    ]));
+    assert!(
+        real.contains(&reference) && real.contains("Jane Tenant"),
+        "{real}"
+    );
+    let html = ok(&env.redress(&[
+        "letters", "preview", "response", "--case", &reference, "--html",
+    ]));
+    assert!(
+        html.starts_with("<!doctype html>") && html.contains(&reference),
+        "{html}"
+    );
+    let unknown = env.redress(&["letters", "preview", "nonsense"]);
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("the kinds are receipt"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+    let letters = env.cases_json();
+    assert_eq!(
+        letters.as_array().map(Vec::len),
+        Some(1),
+        "nothing was opened or queued by a preview"
+    );
+}

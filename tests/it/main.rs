@@ -12,6 +12,7 @@ mod corpus;
 mod health;
 mod hostile;
 mod intake;
+mod letters;
 mod outbox;
 mod package;
 mod reminders;

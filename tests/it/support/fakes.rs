@@ -85,6 +85,8 @@ impl Mailbox for MemoryMailbox {
 pub struct Sent {
     pub to: String,
     pub mail: ParsedMail,
+    /// The letter as it went, byte for byte.
+    pub raw: Vec<u8>,
 }
 
 /// A sender that accepts every letter and keeps it.
@@ -114,6 +116,7 @@ impl EmailSender for RecordingSender {
         let sent = Sent {
             to: to.to_string(),
             mail: parse(raw),
+            raw: raw.to_vec(),
         };
         self.sent
             .lock()
