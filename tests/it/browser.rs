@@ -234,12 +234,21 @@ async fn a_handler_acknowledges_extends_and_responds_in_the_browser() {
         .click()
         .await
         .expect("click");
+    // Signed in once the page after the form shows the sign-out button.
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("form.signout"))
+        .await
+        .expect("signed in");
     client
         .goto(&format!("{site}/cases?q={reference}"))
         .await
         .expect("search");
     client
-        .find(Locator::LinkText(&reference))
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::LinkText(&reference))
         .await
         .expect("the case in the list")
         .click()
