@@ -423,6 +423,7 @@ async fn remind(
     mut shutdown: broadcast::Receiver<()>,
 ) {
     let mut next_scheduler = tokio::time::Instant::now();
+    let mut purged_on = None;
     loop {
         if tokio::time::Instant::now() >= next_scheduler {
             next_scheduler += SCHEDULER_INTERVAL;
@@ -441,6 +442,21 @@ async fn remind(
                 }
                 Ok(_) => {}
                 Err(error) => tracing::error!(%error, "scheduler pass failed"),
+            }
+        }
+        let today = app.rules.calendar.local_date(clock.now());
+        if purged_on != Some(today) {
+            // Once a day: cases past retention are purged (see `redress purge`).
+            purged_on = Some(today);
+            let purge = crate::records::purge_due(
+                &app,
+                clock.now(),
+                false,
+                "redress (daily retention pass)",
+                |_, _| {},
+            );
+            if let Err(error) = purge.await {
+                tracing::error!(%error, "the daily retention pass failed");
             }
         }
         match crate::health::alert_pass(&app, clock.now()).await {

@@ -32,6 +32,7 @@ pub mod deliver;
 pub mod health;
 pub mod intake;
 pub mod logs;
+pub mod records;
 pub mod report;
 pub mod service;
 pub mod store;

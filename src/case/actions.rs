@@ -884,6 +884,27 @@ pub async fn authority(
     record(app, reference, action, handler, (Some(change), event), now).await
 }
 
+/// Keeps a case from purge (legal hold: an Ombudsman investigation or legal proceedings), or
+/// with `reason` `None` releases it; either way the record says who and why.
+pub async fn hold(
+    app: &App,
+    reference: &str,
+    handler: &str,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<ActionReport, CaseError> {
+    if let Some(reason) = reason {
+        non_empty(reason, "--reason (why the case must be kept)")?;
+    }
+    let change = Step::SetHold(reason.map(|r| r.trim().to_string()));
+    let event = Event::HoldSet {
+        held: reason.is_some(),
+        reason: reason.unwrap_or_default().trim().to_string(),
+    };
+    let action = if reason.is_some() { "held" } else { "released" };
+    record(app, reference, action, handler, (Some(change), event), now).await
+}
+
 /// Records when the matter complained about happened. Code section 2 (exclusions): complaints
 /// are accepted within 12 months of the issue occurring or the resident becoming aware of it, so
 /// an older matter is flagged for a person to decide: accept it, or refuse it with that reason.

@@ -80,6 +80,7 @@ async fn apply_step(
         Step::SetHazard(hazard) => tx.set_hazard(id, hazard).await?,
         Step::SetAdjustments(needs) => tx.set_adjustments(id, needs).await?,
         Step::SetAuthority(authority) => tx.set_authority(id, authority).await?,
+        Step::SetHold(reason) => tx.set_hold(id, reason.as_deref()).await?,
         Step::SetStatus(status) => tx.set_status(id, *status).await?,
         Step::SetOwner(owner) => tx.set_owner(id, owner).await?,
         Step::Flag(reason) => tx.flag_case(id, reason, now).await?,

@@ -20,6 +20,7 @@ pub mod letters;
 pub mod model;
 pub mod plan;
 pub mod reference;
+pub mod retention;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -613,6 +613,11 @@ pub enum Event {
     SourceSet {
         source: Source,
     },
+    /// Kept from purge (Ombudsman or legal proceedings), or released (`reason` empty).
+    HoldSet {
+        held: bool,
+        reason: String,
+    },
     ReminderQueued {
         deadline: DeadlineKind,
         reminder: String,

@@ -79,6 +79,8 @@ pub enum Step {
     SetHazard(String),
     SetAdjustments(String),
     SetAuthority(String),
+    /// Keeps the case from purge for this reason, or (`None`) lets it be purged in its time.
+    SetHold(Option<String>),
     SetStatus(CaseStatus),
     SetOwner(String),
     /// Flags the case for a person, with the reason (recorded as an event).

@@ -180,6 +180,17 @@ pub enum CaseCommand {
         #[arg(long, default_value = "Complaints Team")]
         by: String,
     },
+    /// Keep the case from purge (Ombudsman or legal proceedings); --release lets it go again.
+    Hold {
+        reference: String,
+        /// Why it must be kept.
+        #[arg(long, required_unless_present = "release")]
+        reason: Option<String>,
+        #[arg(long, conflicts_with = "reason")]
+        release: bool,
+        #[arg(long, default_value = "Complaints Team")]
+        by: String,
+    },
     /// Hand the case to another owner, who is told.
     Assign {
         reference: String,
@@ -340,6 +351,18 @@ async fn record_only(app: &App, command: CaseCommand, now: DateTime<Utc>) -> Res
         } => {
             let report = actions::set_source(app, &reference, &by, &source, now).await?;
             format!("{} recorded as from a {source}", report.reference)
+        }
+        CaseCommand::Hold {
+            reference,
+            reason,
+            release: _,
+            by,
+        } => {
+            let report = actions::hold(app, &reference, &by, reason.as_deref(), now).await?;
+            match reason {
+                Some(reason) => format!("{} is held from purge: {reason}", report.reference),
+                None => format!("{} is no longer held from purge", report.reference),
+            }
         }
         CaseCommand::Note {
             reference,

@@ -9,6 +9,7 @@ mod cases;
 mod check;
 mod letters;
 mod outbox;
+mod records;
 mod user;
 
 pub use calendar::CalendarCommand;
@@ -16,6 +17,7 @@ pub use case::CaseCommand;
 pub use cases::CasesCommand;
 pub use letters::LettersCommand;
 pub use outbox::OutboxCommand;
+pub use records::RecordsCommand;
 pub use user::UserCommand;
 
 use std::path::{Path, PathBuf};
@@ -115,6 +117,9 @@ pub enum Command {
         #[command(subcommand)]
         command: LettersCommand,
     },
+    /// Personal data: purge past retention, subject access export, erasure, backup, legal hold.
+    #[command(flatten)]
+    Records(RecordsCommand),
     /// The accounts that sign in to the web app.
     User {
         #[command(subcommand)]
@@ -216,7 +221,8 @@ pub async fn execute(cli: Cli) -> Result<()> {
         | Command::Cases { .. }
         | Command::Letters { .. }
         | Command::Outbox { .. }
-        | Command::User { .. }) => {
+        | Command::User { .. }
+        | Command::Records(_)) => {
             let app = App::start(rules).await?;
             let result = match command {
                 Command::Case { command } => case::case_action(&app, command, &clock).await,
@@ -224,6 +230,7 @@ pub async fn execute(cli: Cli) -> Result<()> {
                 Command::Letters { command } => letters::letters(&app, command, &clock).await,
                 Command::Outbox { command } => outbox::outbox(&app, command, &clock).await,
                 Command::User { command } => user::user(&app, command, &clock).await,
+                Command::Records(command) => records::records(&app, command, &clock).await,
                 _ => Ok(()),
             };
             app.store.close().await;

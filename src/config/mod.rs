@@ -12,6 +12,7 @@ mod connections;
 mod deadlines;
 mod health;
 mod organisation;
+mod retention;
 mod routing;
 mod web;
 
@@ -27,6 +28,7 @@ pub use connections::{
 };
 pub use health::HealthSettings;
 pub use organisation::{DEFAULT_OMBUDSMAN_CONTACT, OrganisationSettings};
+pub use retention::RetentionSettings;
 pub use routing::{ReminderSettings, ReportSettings, RoutingSettings};
 pub use web::WebSettings;
 
@@ -85,6 +87,7 @@ pub struct Settings {
     /// The web app, when `[web] listen` is set.
     pub web: Option<WebSettings>,
     pub health: HealthSettings,
+    pub retention: RetentionSettings,
 }
 
 /// The file as written: one optional table each.
@@ -104,6 +107,7 @@ struct RawFile {
     report: Option<routing::RawReport>,
     web: Option<web::RawWeb>,
     health: Option<health::RawHealth>,
+    retention: Option<retention::RawRetention>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,6 +184,7 @@ impl Settings {
             report: routing::report(raw.report, &base),
             web: web::build(raw.web)?,
             health: health::build(raw.health)?,
+            retention: retention::build(raw.retention)?,
             classification_rules,
             mailbox,
             smtp,

@@ -237,6 +237,35 @@ impl Mailbox for MailboxClient {
 }
 
 impl MailboxClient {
+    /// Removes from `folder` the mails with these Message-IDs (purged cases' copies in the
+    /// processed folder); returns how many were removed.
+    pub async fn expunge_message_ids(
+        &mut self,
+        folder: &str,
+        message_ids: &[String],
+    ) -> Result<usize, MailboxError> {
+        timed(self.session.select(folder)).await?;
+        let mut uids = Vec::new();
+        for id in message_ids {
+            // Quotes and backslashes cannot be searched for safely; such ids are left alone.
+            if id.contains(['"', '\\', '\r', '\n']) {
+                continue;
+            }
+            let query = format!("HEADER Message-ID \"<{id}>\"");
+            uids.extend(timed(self.session.uid_search(&query)).await?);
+        }
+        if uids.is_empty() {
+            return Ok(0);
+        }
+        uids.sort_unstable();
+        let set = uid_set(&uids);
+        let stored = timed(self.session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")).await?;
+        let _: Vec<_> = timed(stored.try_collect::<Vec<_>>()).await?;
+        let expunged = timed(self.session.expunge()).await?;
+        let _: Vec<_> = timed(expunged.try_collect::<Vec<_>>()).await?;
+        Ok(uids.len())
+    }
+
     /// Moves messages to `target` (MOVE, or COPY + delete + expunge).
     async fn move_uids(&mut self, uids: &[u32], target: &str) -> Result<(), MailboxError> {
         if uids.is_empty() {

@@ -265,11 +265,27 @@ fn case_source(case: &ReportCase, customers: Option<&HashSet<String>>) -> &'stat
     if let Some(source) = flagged {
         return source;
     }
-    match (customers, &case.customer_address) {
+    by_address(customers, case.customer_address.as_deref())
+}
+
+/// Customer or community by the customers file alone (everyone is a customer without one).
+fn by_address(customers: Option<&HashSet<String>>, address: Option<&str>) -> &'static str {
+    match (customers, address) {
         (Some(list), Some(address)) if !list.contains(&address.to_ascii_lowercase()) => "community",
         (Some(_), None) => "community",
         _ => "customer",
     }
+}
+
+/// Who complained, as the report counts a case from `address` with no handler's flag: what a
+/// purge records before it blanks the address, so the published figures stay the same.
+pub fn source_by_address(
+    settings: &crate::config::ReportSettings,
+    address: Option<&str>,
+) -> Result<crate::case::model::Source, StoreError> {
+    let customers = customers_list(settings)?;
+    let source = by_address(customers.as_ref(), address);
+    Ok(crate::case::model::Source::parse(source).unwrap_or(crate::case::model::Source::Customer))
 }
 
 /// Which of a stage's two letters.

@@ -28,6 +28,7 @@ pub mod health;
 pub mod messages;
 pub mod outbox;
 pub mod reminders;
+pub mod retention;
 pub mod rows;
 pub mod senders;
 #[cfg(test)]

@@ -749,3 +749,49 @@ async fn accounts_sign_in_and_out(store: Store) {
     assert_eq!((account.role, account.disabled), (Role::Manager, false));
 }
 on_both!(accounts_sign_in_and_out_on, accounts_sign_in_and_out);
+
+async fn only_an_audited_purge_may_rewrite_events(store: Store) {
+    let (id, reference) = open(&store, "purge me").await;
+    let now = at("2026-11-23T10:00:00Z");
+    let mut tx = store.begin().await.expect("tx");
+    let note = Event::Note {
+        text: "Mrs A at 4 Elm Road".into(),
+    };
+    tx.insert_event(id, now, "Jo", &note).await.expect("event");
+    tx.commit().await.expect("commit");
+    let case = crate::store::retention::PurgeCandidate {
+        id,
+        reference: reference.clone(),
+        received_at: now,
+    };
+    let redact = crate::case::retention::redact;
+    store
+        .purge_case(&case, "test rule", "ops", redact, None, now)
+        .await
+        .expect("an audited purge may");
+    let detail = store.case_detail(&reference).await.expect("detail");
+    assert!(
+        !serde_json::to_string(&detail)
+            .expect("json")
+            .contains("Elm Road")
+    );
+    assert!(
+        sqlx::query("UPDATE events SET detail = '{}'")
+            .execute(&store.pool)
+            .await
+            .is_err(),
+        "outside a purge events stay append-only"
+    );
+    let logged: i64 = sqlx::query("SELECT COUNT(*) AS n FROM purge_log WHERE reference = $1")
+        .bind(&reference)
+        .fetch_one(&store.pool)
+        .await
+        .expect("log")
+        .try_get("n")
+        .expect("n");
+    assert_eq!(logged, 1);
+}
+on_both!(
+    only_an_audited_purge_may_rewrite_events_on,
+    only_an_audited_purge_may_rewrite_events
+);

@@ -15,6 +15,7 @@ mod intake;
 mod letters;
 mod outbox;
 mod package;
+mod records;
 mod reminders;
 mod report;
 mod service;
