@@ -37,4 +37,5 @@ pub mod report;
 pub mod service;
 pub mod store;
 pub mod tls;
+pub mod tokens;
 pub mod web;

@@ -79,7 +79,8 @@ pub struct MailboxSettings {
     pub port: u16,
     pub security: Security,
     pub username: String,
-    pub password: Secret,
+    /// How redress signs in: a password, or an OAuth2 token (SASL XOAUTH2).
+    pub login: Login,
     pub folder: String,
     pub processed_folder: String,
     /// Where a mail that could not be recorded after three passes is moved for a person.
@@ -91,6 +92,14 @@ pub struct MailboxSettings {
     pub ca_file: Option<PathBuf>,
 }
 
+/// How redress signs in to a mail server.
+#[derive(Debug, Clone)]
+pub enum Login {
+    Password(Secret),
+    /// SASL XOAUTH2 with a token from `[oauth2]` (Microsoft 365, Google Workspace).
+    OAuth2(std::sync::Arc<crate::tokens::TokenSource>),
+}
+
 /// The outgoing mail server (SMTP submission).
 #[derive(Debug, Clone)]
 pub struct SmtpSettings {
@@ -98,6 +107,8 @@ pub struct SmtpSettings {
     pub port: u16,
     pub security: Security,
     pub credentials: Option<(String, Secret)>,
+    /// Sign in with SASL XOAUTH2 as this user, with a token from `[oauth2]`, instead.
+    pub oauth2: Option<(String, std::sync::Arc<crate::tokens::TokenSource>)>,
     pub from: String,
     pub ca_file: Option<PathBuf>,
 }
@@ -109,6 +120,8 @@ pub(super) struct RawMailbox {
     port: Option<u16>,
     security: Option<String>,
     username: Option<String>,
+    /// `password` (the default) or `oauth2`.
+    auth: Option<String>,
     password: Option<String>,
     password_file: Option<PathBuf>,
     folder: Option<String>,
@@ -126,6 +139,8 @@ pub(super) struct RawSmtp {
     port: Option<u16>,
     security: Option<String>,
     username: Option<String>,
+    /// `password` (the default) or `oauth2`.
+    auth: Option<String>,
     password: Option<String>,
     password_file: Option<PathBuf>,
     from: Option<String>,
@@ -188,6 +203,19 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
+/// Whether `auth` asks for OAuth2 (`password`, the default, does not).
+fn oauth_wanted(auth: Option<&str>, key: &str) -> Result<bool, ConfigError> {
+    match auth.unwrap_or("password") {
+        "password" => Ok(false),
+        "oauth2" => Ok(true),
+        other => Err(invalid(
+            key,
+            format!("`{other}`"),
+            "use \"password\" or \"oauth2\"",
+        )),
+    }
+}
+
 /// A required table, or what to add.
 fn table<T>(raw: Option<T>, name: &str) -> Result<T, ConfigError> {
     raw.ok_or_else(|| {
@@ -229,6 +257,7 @@ impl Server {
 pub(super) fn mailbox(
     raw: Option<RawMailbox>,
     base: &Base<'_>,
+    oauth2: Option<&std::sync::Arc<crate::tokens::TokenSource>>,
 ) -> Result<MailboxSettings, ConfigError> {
     let mailbox = table(raw, "mailbox")?;
     let server = Server::read(
@@ -240,12 +269,17 @@ pub(super) fn mailbox(
         "the IMAP server, e.g. host = \"imap.example.org\"",
     )?;
     let (host, security) = (server.host, server.security);
-    let password = server.password.ok_or_else(|| {
-        missing(
-            "mailbox.password",
-            "set password = \"...\" or password_file = \"/run/credentials/redress.service/imap\"",
-        )
-    })?;
+    let login = match oauth_wanted(mailbox.auth.as_deref(), "mailbox.auth")? {
+        true => Login::OAuth2(oauth2.cloned().ok_or_else(|| {
+            missing("oauth2", "mailbox.auth = \"oauth2\" needs an [oauth2] table (see README: Microsoft 365 and Google Workspace)")
+        })?),
+        false => Login::Password(server.password.ok_or_else(|| {
+            missing(
+                "mailbox.password",
+                "set password = \"...\" or password_file = \"/run/credentials/redress.service/imap\"",
+            )
+        })?),
+    };
     let idle_timeout = parse_duration(
         mailbox.idle_timeout.as_deref().unwrap_or("25m"),
         "mailbox.idle_timeout",
@@ -269,7 +303,7 @@ pub(super) fn mailbox(
             "mailbox.username",
             "the login of the complaints mailbox",
         )?,
-        password,
+        login,
         folder: mailbox.folder.unwrap_or_else(|| "INBOX".into()),
         processed_folder: mailbox
             .processed_folder
@@ -287,7 +321,11 @@ pub(super) fn mailbox(
 }
 
 /// `[smtp]`.
-pub(super) fn smtp(raw: Option<RawSmtp>, base: &Base<'_>) -> Result<SmtpSettings, ConfigError> {
+pub(super) fn smtp(
+    raw: Option<RawSmtp>,
+    base: &Base<'_>,
+    oauth2: Option<&std::sync::Arc<crate::tokens::TokenSource>>,
+) -> Result<SmtpSettings, ConfigError> {
     let smtp = table(raw, "smtp")?;
     let server = Server::read(
         "smtp",
@@ -298,7 +336,27 @@ pub(super) fn smtp(raw: Option<RawSmtp>, base: &Base<'_>) -> Result<SmtpSettings
         "the SMTP submission server, e.g. host = \"smtp.example.org\"",
     )?;
     let (host, security, password) = (server.host, server.security, server.password);
-    let credentials = match (smtp.username, password) {
+    let oauth2 = match oauth_wanted(smtp.auth.as_deref(), "smtp.auth")? {
+        true => {
+            let user = smtp.username.clone().ok_or_else(|| {
+                missing(
+                    "smtp.username",
+                    "XOAUTH2 signs in as a user: set the mailbox's address",
+                )
+            })?;
+            let tokens = oauth2.cloned().ok_or_else(|| {
+                missing("oauth2", "smtp.auth = \"oauth2\" needs an [oauth2] table")
+            })?;
+            Some((user, tokens))
+        }
+        false => None,
+    };
+    let (username, password) = if oauth2.is_some() {
+        (None, None)
+    } else {
+        (smtp.username, password)
+    };
+    let credentials = match (username, password) {
         (Some(user), Some(password)) => Some((user, password)),
         (None, None) => None,
         (Some(_), None) => {
@@ -335,6 +393,7 @@ pub(super) fn smtp(raw: Option<RawSmtp>, base: &Base<'_>) -> Result<SmtpSettings
         host,
         security,
         credentials,
+        oauth2,
         from,
         ca_file: smtp.ca_file.map(|p| base.resolve(p)),
     })

@@ -11,6 +11,7 @@ mod calendar;
 mod connections;
 mod deadlines;
 mod health;
+mod oauth2;
 mod organisation;
 mod retention;
 mod routing;
@@ -24,9 +25,11 @@ use serde::Deserialize;
 
 pub use calendar::CalendarSettings;
 pub use connections::{
-    DatabaseSettings, MailboxSettings, Secret, Security, SmtpSettings, is_loopback, redacted_url,
+    DatabaseSettings, Login, MailboxSettings, Secret, Security, SmtpSettings, is_loopback,
+    redacted_url,
 };
 pub use health::HealthSettings;
+pub use oauth2::{OAuth2Settings, TokenSourceSettings};
 pub use organisation::{DEFAULT_OMBUDSMAN_CONTACT, OrganisationSettings};
 pub use retention::RetentionSettings;
 pub use routing::{ReminderSettings, ReportSettings, RoutingSettings};
@@ -108,6 +111,7 @@ struct RawFile {
     web: Option<web::RawWeb>,
     health: Option<health::RawHealth>,
     retention: Option<retention::RawRetention>,
+    oauth2: Option<oauth2::RawOAuth2>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,8 +166,11 @@ impl Settings {
             message: e.to_string(),
         })?;
         let base = Base(base);
-        let mailbox = connections::mailbox(raw.mailbox, &base)?;
-        let smtp = connections::smtp(raw.smtp, &base)?;
+        // One token source for the mailbox and the SMTP server, its token cached between them.
+        let tokens = oauth2::build(raw.oauth2, &base)?
+            .map(|settings| std::sync::Arc::new(crate::tokens::TokenSource::new(settings)));
+        let mailbox = connections::mailbox(raw.mailbox, &base, tokens.as_ref())?;
+        let smtp = connections::smtp(raw.smtp, &base, tokens.as_ref())?;
         let database = connections::database(raw.database, &base)?;
         let organisation = organisation::build(raw.organisation.unwrap_or_default(), &smtp)?;
         let calendar = calendar::build(raw.calendar.unwrap_or_default(), &base)?;

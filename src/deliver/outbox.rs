@@ -20,7 +20,7 @@ use crate::store::health::Component;
 use chrono::{DateTime, Utc};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, header::Header};
-use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -50,6 +50,20 @@ pub trait EmailSender: Send + Sync {
 #[derive(Clone)]
 pub struct SmtpSender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// With `smtp.auth = "oauth2"`: the user, the token source, and the server's settings to
+    /// build a transport signed in with the current token (rebuilt when the token changes).
+    oauth2: Option<OAuthSmtp>,
+}
+
+/// A transport and the token it signs in with.
+type SignedIn = (String, AsyncSmtpTransport<Tokio1Executor>);
+
+#[derive(Clone)]
+struct OAuthSmtp {
+    user: String,
+    tokens: std::sync::Arc<crate::tokens::TokenSource>,
+    settings: SmtpSettings,
+    current: std::sync::Arc<std::sync::Mutex<Option<SignedIn>>>,
 }
 
 impl std::fmt::Debug for SmtpSender {
@@ -61,6 +75,44 @@ impl std::fmt::Debug for SmtpSender {
 impl SmtpSender {
     /// A sender for the configured server.
     pub fn new(settings: &SmtpSettings) -> Result<SmtpSender, SendError> {
+        let transport = Self::transport(settings, None)?;
+        let oauth2 = settings.oauth2.as_ref().map(|(user, tokens)| OAuthSmtp {
+            user: user.clone(),
+            tokens: tokens.clone(),
+            settings: settings.clone(),
+            current: Default::default(),
+        });
+        Ok(SmtpSender { transport, oauth2 })
+    }
+
+    /// The transport to send with now: signed in with the current OAuth2 token, or the one
+    /// built at start (password or no login).
+    async fn current(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendError> {
+        let Some(oauth) = &self.oauth2 else {
+            return Ok(self.transport.clone());
+        };
+        let token = oauth
+            .tokens
+            .token()
+            .await
+            .map_err(|e| SendError::Transient(e.to_string()))?;
+        let mut current = oauth.current.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((used, transport)) = current.as_ref()
+            && *used == token
+        {
+            return Ok(transport.clone());
+        }
+        let xoauth2 = Credentials::new(oauth.user.clone(), token.clone());
+        let transport = Self::transport(&oauth.settings, Some(xoauth2))?;
+        *current = Some((token, transport.clone()));
+        Ok(transport)
+    }
+
+    /// A transport for `settings`; `xoauth2` signs in with SASL XOAUTH2 instead of a password.
+    fn transport(
+        settings: &SmtpSettings,
+        xoauth2: Option<Credentials>,
+    ) -> Result<AsyncSmtpTransport<Tokio1Executor>, SendError> {
         let tls_parameters = || -> Result<TlsParameters, SendError> {
             let mut builder = TlsParameters::builder(settings.host.clone());
             if let Some(path) = &settings.ca_file {
@@ -88,20 +140,22 @@ impl SmtpSender {
                 .port(settings.port)
                 .tls(tls)
                 .timeout(Some(Duration::from_secs(60)));
-        if let Some((user, password)) = &settings.credentials {
+        if let Some(credentials) = xoauth2 {
+            builder = builder
+                .credentials(credentials)
+                .authentication(vec![Mechanism::Xoauth2]);
+        } else if let Some((user, password)) = &settings.credentials {
             let password = password
                 .expose()
                 .map_err(|e| SendError::Permanent(e.to_string()))?;
             builder = builder.credentials(Credentials::new(user.clone(), password));
         }
-        Ok(SmtpSender {
-            transport: builder.build(),
-        })
+        Ok(builder.build())
     }
 
     /// Connects and says hello, to check the settings.
     pub async fn test_connection(&self) -> Result<(), SendError> {
-        match self.transport.test_connection().await {
+        match self.current().await?.test_connection().await {
             Ok(true) => Ok(()),
             Ok(false) => Err(SendError::Transient(
                 "the server did not accept a connection".into(),
@@ -124,8 +178,18 @@ impl EmailSender for SmtpSender {
             ],
         )
         .map_err(|e| SendError::Permanent(e.to_string()))?;
-        match self.transport.send_raw(&envelope, raw).await {
+        match self.current().await?.send_raw(&envelope, raw).await {
             Ok(_) => Ok(()),
+            // A refused token (535) is dropped so the next try fetches a fresh one; the letter waits.
+            Err(e)
+                if self.oauth2.is_some()
+                    && e.status().is_some_and(|c| c.to_string().starts_with("535")) =>
+            {
+                if let Some(oauth) = &self.oauth2 {
+                    oauth.tokens.invalidate();
+                }
+                Err(SendError::Transient(e.to_string()))
+            }
             Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
             Err(e) => Err(SendError::Transient(e.to_string())),
         }

@@ -16,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use crate::config::Login;
 use crate::config::{MailboxSettings, Security};
 use crate::tls::{TlsError, client_config};
 
@@ -41,6 +42,17 @@ pub enum MailboxError {
         user: String,
         message: String,
     },
+    #[error(
+        "IMAP sign-in to {host}:{port} as {user} with an OAuth2 token was refused ({message}): the server refused the token; check the app's IMAP permission (IMAP.AccessAsApp), that it was granted access to this mailbox, and oauth2.scope"
+    )]
+    TokenRefused {
+        host: String,
+        port: u16,
+        user: String,
+        message: String,
+    },
+    #[error(transparent)]
+    Token(#[from] crate::tokens::TokenError),
     #[error("IMAP: {0}")]
     Imap(#[from] async_imap::error::Error),
     #[error("IMAP connection: {0}")]
@@ -289,6 +301,68 @@ impl MailboxClient {
     }
 }
 
+/// SASL XOAUTH2's one message: the user and the bearer token.
+struct XOAuth2(String);
+
+impl async_imap::Authenticator for XOAuth2 {
+    type Response = String;
+
+    fn process(&mut self, _challenge: &[u8]) -> String {
+        // A second challenge is the server's error detail: answer empty to end the exchange.
+        std::mem::take(&mut self.0)
+    }
+}
+
+/// Signs in with the password, or with an OAuth2 token (SASL XOAUTH2); a refused token is
+/// dropped from the cache so the next attempt fetches a fresh one.
+async fn sign_in(
+    client: async_imap::Client<BoxedStream>,
+    settings: &MailboxSettings,
+) -> Result<Session<BoxedStream>, MailboxError> {
+    let user = &settings.username;
+    let attempt = match &settings.login {
+        Login::Password(password) => {
+            tokio::time::timeout(COMMAND_TIMEOUT, client.login(user, password.expose()?)).await
+        }
+        Login::OAuth2(tokens) => {
+            let token = tokens.token().await?;
+            let answer = XOAuth2(crate::tokens::xoauth2(user, &token));
+            tokio::time::timeout(COMMAND_TIMEOUT, client.authenticate("XOAUTH2", answer)).await
+        }
+    };
+    match attempt {
+        Ok(Ok(session)) => Ok(session),
+        Ok(Err((e, _))) => {
+            // The server's own words, without the library's debug formatting.
+            let message = match e {
+                async_imap::error::Error::No(text) | async_imap::error::Error::Bad(text) => {
+                    server_words(&text)
+                }
+                other => other.to_string(),
+            };
+            let (host, port, user) = (settings.host.clone(), settings.port, user.clone());
+            Err(match &settings.login {
+                Login::Password(_) => MailboxError::Login {
+                    host,
+                    port,
+                    user,
+                    message,
+                },
+                Login::OAuth2(tokens) => {
+                    tokens.invalidate();
+                    MailboxError::TokenRefused {
+                        host,
+                        port,
+                        user,
+                        message,
+                    }
+                }
+            })
+        }
+        Err(_) => Err(MailboxError::Timeout(COMMAND_TIMEOUT)),
+    }
+}
+
 impl MailboxClient {
     /// Connects and logs in.
     pub async fn connect(settings: &MailboxSettings) -> Result<MailboxClient, MailboxError> {
@@ -317,30 +391,7 @@ impl MailboxClient {
         if settings.security != Security::StartTls {
             greeting(&mut client).await?;
         }
-        let mut session = match tokio::time::timeout(
-            COMMAND_TIMEOUT,
-            client.login(&settings.username, settings.password.expose()?),
-        )
-        .await
-        {
-            Ok(Ok(session)) => session,
-            Ok(Err((e, _))) => {
-                // The server's own words, without the library's debug formatting.
-                let message = match e {
-                    async_imap::error::Error::No(text) | async_imap::error::Error::Bad(text) => {
-                        server_words(&text)
-                    }
-                    other => other.to_string(),
-                };
-                return Err(MailboxError::Login {
-                    host: settings.host.clone(),
-                    port: settings.port,
-                    user: settings.username.clone(),
-                    message,
-                });
-            }
-            Err(_) => return Err(MailboxError::Timeout(COMMAND_TIMEOUT)),
-        };
+        let mut session = sign_in(client, settings).await?;
         let caps = timed(session.capabilities()).await?;
         let has_idle = caps.has_str("IDLE");
         let has_move = caps.has_str("MOVE");

@@ -13,6 +13,7 @@ mod health;
 mod hostile;
 mod intake;
 mod letters;
+mod oauth;
 mod outbox;
 mod package;
 mod records;

@@ -60,6 +60,28 @@ write_certificate() {
   chmod 600 "$dir/key.pem"
 }
 
+# With REDRESS_OAUTH_PORT set, XOAUTH2 and OAUTHBEARER tokens are checked at the tests' own
+# introspection endpoint on that port (see tests/it/support/oauth.rs).
+oauth_passdb() {
+  local d=$1
+  [ -n "${REDRESS_OAUTH_PORT:-}" ] || return 0
+  cat >"$d/oauth2.conf" <<CONF
+introspection_mode = post
+introspection_url = http://127.0.0.1:$REDRESS_OAUTH_PORT/introspect
+username_attribute = username
+active_attribute = active
+active_value = true
+force_introspection = yes
+CONF
+  cat <<CONF
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $d/oauth2.conf
+}
+CONF
+}
+
 start_dovecot() {
   local dir=$1 imap=$2 imaps=$3 lmtp=$4
   local d=$dir/dovecot
@@ -76,14 +98,16 @@ ssl = yes
 ssl_cert = <$dir/cert.pem
 ssl_key = <$dir/key.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 mail_location = maildir:$dir/mail/%u
 first_valid_uid = 1
 mail_max_userip_connections = 200
 passdb {
   driver = static
   args = password=secret
+  mechanisms = plain login
 }
+$(oauth_passdb "$d")
 userdb {
   driver = static
   args = uid=dovecot gid=dovecot home=$dir/mail/%u allow_all_users=yes

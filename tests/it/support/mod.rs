@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fakes;
+pub mod oauth;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -90,6 +91,7 @@ pub fn mail_stack() -> &'static MailStack {
             .arg(&dir)
             .args(ports.iter().map(u16::to_string))
             .arg(std::process::id().to_string())
+            .env("REDRESS_OAUTH_PORT", oauth::port().to_string())
             .stdin(std::process::Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log)
@@ -187,7 +189,7 @@ impl TestEnv {
             port: self.stack.imap_port,
             security: Security::None,
             username: user.into(),
-            password: Secret::new("secret"),
+            login: redress::config::Login::Password(Secret::new("secret")),
             folder: folder.into(),
             processed_folder: "Processed".into(),
             quarantine_folder: "Quarantine".into(),
