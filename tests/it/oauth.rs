@@ -148,3 +148,51 @@ async fn a_revoked_client_fails_check_config_with_its_cause_and_the_manager_is_t
         .count();
     assert_eq!(alerts, 1, "told once");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn letters_go_out_over_smtp_signed_in_with_xoauth2() {
+    let env = oauth_env("client-smtp", Duration::from_secs(3600), "");
+    // Send through the submission port, which takes only signed-in senders.
+    let config = std::fs::read_to_string(&env.config_path).expect("config");
+
+    let config = config.replacen(
+        "[smtp]\n",
+        &format!(
+            "[smtp]\nauth = \"oauth2\"\nusername = \"{}\"\n",
+            env.complaints
+        ),
+        1,
+    );
+    let config = config.replacen(
+        &format!("port = {}\nsecurity", env.stack.smtp_port),
+        &format!("port = {}\nsecurity", env.stack.submission_port),
+        1,
+    );
+    assert!(config.contains(&format!("port = {}", env.stack.submission_port)));
+    std::fs::write(&env.config_path, config).expect("config");
+    env.append(&mail(&env, 1), None).await;
+    ok(&env.redress(&["run", "--once"]));
+    env.wait_for_subject(&env.customer, "INBOX", "received your complaint")
+        .await;
+    let log = std::fs::read_to_string(env.stack.dir.join("postfix/maillog")).expect("maillog");
+    assert!(
+        log.contains(&format!(
+            "sasl_method=XOAUTH2, sasl_username={}",
+            env.complaints
+        )),
+        "the letter went signed in with XOAUTH2"
+    );
+    // The submission port takes no letter from a sender that has not signed in.
+    let mut settings = env.settings().smtp;
+    settings.port = env.stack.submission_port;
+    settings.oauth2 = None;
+    let unsigned = redress::deliver::outbox::SmtpSender::new(&settings).expect("sender");
+    let refused = redress::deliver::outbox::EmailSender::send(
+        &unsigned,
+        &env.complaints,
+        &env.customer,
+        b"Subject: x\r\n\r\nx\r\n",
+    )
+    .await;
+    assert!(refused.is_err(), "{refused:?}");
+}

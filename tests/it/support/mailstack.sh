@@ -82,6 +82,19 @@ passdb {
 CONF
 }
 
+# Dovecot's authentication for Postfix's submission port (REDRESS_AUTH_PORT), when asked for.
+auth_listener() {
+  [ -n "${REDRESS_AUTH_PORT:-}" ] || return 0
+  cat <<CONF
+service auth {
+  inet_listener {
+    address = 127.0.0.1
+    port = $REDRESS_AUTH_PORT
+  }
+}
+CONF
+}
+
 start_dovecot() {
   local dir=$1 imap=$2 imaps=$3 lmtp=$4
   local d=$dir/dovecot
@@ -123,6 +136,7 @@ service imap-login {
     ssl = yes
   }
 }
+$(auth_listener)
 service lmtp {
   inet_listener lmtp {
     address = 127.0.0.1
@@ -177,6 +191,12 @@ EOF
   # A second smtpd that refuses every recipient, with its own name so Postfix does not see a loop.
   printf '%s inet n - n - - smtpd -o myhostname=rejector.example.test -o smtpd_recipient_restrictions=reject -o smtpd_relay_restrictions=\n' \
     "$reject" >>"$p/master.cf"
+  # With REDRESS_SUBMISSION_PORT and REDRESS_AUTH_PORT: a submission smtpd that takes only signed-in
+  # senders, its SASL (PLAIN, and XOAUTH2 checked by Dovecot's oauth2 passdb) done by Dovecot.
+  if [ -n "${REDRESS_SUBMISSION_PORT:-}" ] && [ -n "${REDRESS_AUTH_PORT:-}" ]; then
+    printf '%s inet n - n - - smtpd -o syslog_name=postfix/submission -o smtpd_sasl_auth_enable=yes -o smtpd_sasl_type=dovecot -o smtpd_sasl_path=inet:127.0.0.1:%s -o smtpd_relay_restrictions=permit_sasl_authenticated,reject -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject\n' \
+      "$REDRESS_SUBMISSION_PORT" "$REDRESS_AUTH_PORT" >>"$p/master.cf"
+  fi
   local current
   current=$(postconf -h alternate_config_directories 2>/dev/null || true)
   case " ${current//,/ } " in
@@ -215,7 +235,7 @@ case "${1:-}" in
     write_certificate "$dir"
     start_dovecot "$dir" "$imap" "$imaps" "$lmtp"
     start_postfix "$dir" "$smtp" "$lmtp" "$reject"
-    for port in "$imap" "$imaps" "$lmtp" "$smtp" "$reject"; do wait_for_port "$port"; done
+    for port in "$imap" "$imaps" "$lmtp" "$smtp" "$reject" ${REDRESS_SUBMISSION_PORT:-}; do wait_for_port "$port"; done
     if [ -n "$owner" ]; then
       # Stop the stack when the process that asked for it is gone, however it ended.
       setsid bash -c "while kill -0 $owner 2>/dev/null; do sleep 1; done; '$0' stop '$dir'; rm -rf '$dir'" \

@@ -26,6 +26,8 @@ pub struct MailStack {
     pub imap_port: u16,
     pub imaps_port: u16,
     pub smtp_port: u16,
+    /// Postfix's submission port: only signed-in senders (PLAIN or XOAUTH2, checked by Dovecot).
+    pub submission_port: u16,
     pub ca_file: PathBuf,
 }
 
@@ -81,6 +83,7 @@ pub fn mail_stack() -> &'static MailStack {
     STACK.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("redress-mailstack-{}", std::process::id()));
         let ports: Vec<u16> = (0..5).map(|_| free_port()).collect();
+        let submission = free_port();
         // Output goes to a file: the daemons it starts must not hold a pipe we wait on.
         let log_path =
             std::env::temp_dir().join(format!("redress-mailstack-{}.log", std::process::id()));
@@ -92,6 +95,8 @@ pub fn mail_stack() -> &'static MailStack {
             .args(ports.iter().map(u16::to_string))
             .arg(std::process::id().to_string())
             .env("REDRESS_OAUTH_PORT", oauth::port().to_string())
+            .env("REDRESS_SUBMISSION_PORT", submission.to_string())
+            .env("REDRESS_AUTH_PORT", free_port().to_string())
             .stdin(std::process::Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log)
@@ -108,6 +113,7 @@ pub fn mail_stack() -> &'static MailStack {
             imap_port: ports[0],
             imaps_port: ports[1],
             smtp_port: ports[3],
+            submission_port: submission,
         }
     })
 }
