@@ -13,10 +13,16 @@
 //!   typed record ([`case::model`]).
 //! - [`store`]: the database (SQLite or PostgreSQL); it owns every query.
 //! - [`deliver`]: what goes out: the [`deliver::outbox`] worker, letters to post
-//!   ([`deliver::post`]), outbox operations ([`deliver::queue`]) and the reminder
-//!   [`deliver::scheduler`].
+//!   ([`deliver::post`]), outbox operations ([`deliver::queue`]), [`deliver::preview`] and the
+//!   reminder [`deliver::scheduler`].
 //! - [`report`]: the published figures and the managers' dashboard.
-//! - [`config`]: typed settings; [`app`]: everything built from them once at start.
+//! - [`records`]: personal data through its life (retention purge, subject access export,
+//!   erasure, backups); what a purge keeps is decided in [`case::retention`].
+//! - [`config`]: typed settings; [`app`]: everything built from them once at start;
+//!   [`tokens`]: OAuth2 tokens for mailboxes that take no password; [`tls`]: TLS set-up.
+//! - [`web`]: the staff web app and residents' pages, and [`accounts`]: who may sign in.
+//! - Operations: [`health`] (is redress well, alerts), [`service`] (systemd notify and
+//!   watchdog), [`logs`] (journald-ready logging).
 //! - [`cli`] and [`daemon`]: thin callers; `main.rs` only parses the command line.
 //!
 //! Pure logic (calendar, deadlines, classification, letters) has no I/O; I/O sits at the edges.
