@@ -3,10 +3,11 @@
 //! responses, extensions, escalations and stage 2 answers as events, then times one report for
 //! the last year in each format.
 
+mod common;
+
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use redress::app::{App, Rules};
 use redress::case::model::{CaseKind, EscalationRequest, Event, Outcome, Stage};
 use redress::store::{NewCase, Tx};
 
@@ -121,21 +122,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let dir = tempfile::tempdir().expect("dir");
-    let root = env!("CARGO_MANIFEST_DIR");
-    let config = format!(
-        "[mailbox]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nusername = \"c@example.test\"\npassword = \"x\"\n\
-         [smtp]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nfrom = \"c@example.test\"\n[organisation]\nname = \"Bench Homes\"\n\
-         [database]\nurl = \"sqlite://{db}\"\n[calendar]\nholidays_file = \"{root}/config/bank-holidays.json\"\n\
-         [templates]\ndir = \"{root}/config/templates\"\n[classification]\nrules_file = \"{root}/config/classification.toml\"\n\
-         [report]\nhomes_owned = 250000\n",
-        db = dir.path().join("bench.db").display()
-    );
-    let path = dir.path().join("redress.toml");
-    std::fs::write(&path, config).expect("config");
-    let app = App::start(Rules::load(&path).expect("rules"))
-        .await
-        .expect("app");
+    let (_dir, app) = common::bench_app("[report]\nhomes_owned = 250000\n").await;
     let started = Instant::now();
     let batch = 500;
     let mut event_rows = 0;

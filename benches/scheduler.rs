@@ -3,10 +3,11 @@
 //! due) and a steady-state pass (everything already sent), the shape of the daemon's minute.
 //! Set CASES=N for another size.
 
+mod common;
+
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use redress::app::{App, Rules};
 use redress::case::deadlines::{Deadline, DeadlineKind};
 use redress::case::model::{CaseKind, Stage};
 use redress::store::NewCase;
@@ -17,21 +18,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let dir = tempfile::tempdir().expect("dir");
-    let root = env!("CARGO_MANIFEST_DIR");
-    let config = format!(
-        "[mailbox]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nusername = \"c@example.test\"\npassword = \"x\"\n\
-         [smtp]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nfrom = \"c@example.test\"\n[organisation]\nname = \"Bench Homes\"\n\
-         [database]\nurl = \"sqlite://{db}\"\n[calendar]\nholidays_file = \"{root}/config/bank-holidays.json\"\n\
-         [templates]\ndir = \"{root}/config/templates\"\n[classification]\nrules_file = \"{root}/config/classification.toml\"\n\
-         [routing]\ncomplaints_manager = \"manager@example.test\"\nmanager = \"head@example.test\"\n",
-        db = dir.path().join("bench.db").display()
-    );
-    let path = dir.path().join("redress.toml");
-    std::fs::write(&path, config).expect("config");
-    let app = App::start(Rules::load(&path).expect("rules"))
-        .await
-        .expect("app");
+    let (_dir, app) = common::bench_app("[routing]\ncomplaints_manager = \"manager@example.test\"\nmanager = \"head@example.test\"\n").await;
 
     let now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")
         .expect("now")

@@ -4,6 +4,8 @@
 //! the same database's bare `SELECT COUNT(*)` and a 50-row page by id, through the store.
 //! Target: every list under 200 ms on a 2-core machine.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -12,7 +14,7 @@ use axum::http::{Request, header};
 use chrono::{DateTime, Duration, Utc};
 use http_body_util::BodyExt;
 use redress::accounts::{Role, hash_password};
-use redress::app::{App, Rules};
+use redress::app::App;
 use redress::case::deadlines::{Deadline, DeadlineKind};
 use redress::case::model::{CaseKind, Stage};
 use redress::clock::Clock;
@@ -118,21 +120,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let dir = tempfile::tempdir().expect("dir");
-    let root = env!("CARGO_MANIFEST_DIR");
-    let config = format!(
-        "[mailbox]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nusername = \"c@example.test\"\npassword = \"x\"\n\
-         [smtp]\nhost = \"127.0.0.1\"\nsecurity = \"none\"\nfrom = \"c@example.test\"\n[organisation]\nname = \"Bench Homes\"\n\
-         [database]\nurl = \"sqlite://{db}\"\n[calendar]\nholidays_file = \"{root}/config/bank-holidays.json\"\n\
-         [templates]\ndir = \"{root}/config/templates\"\n[classification]\nrules_file = \"{root}/config/classification.toml\"\n\
-         [web]\nlisten = \"127.0.0.1:0\"\n",
-        db = dir.path().join("bench.db").display()
-    );
-    let path = dir.path().join("redress.toml");
-    std::fs::write(&path, config).expect("config");
-    let app = App::start(Rules::load(&path).expect("rules"))
-        .await
-        .expect("app");
+    let (_dir, app) = common::bench_app("[web]\nlisten = \"127.0.0.1:0\"\n").await;
     let now = DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
         .expect("now")
         .with_timezone(&Utc);

@@ -5,22 +5,12 @@
 //! letter. Screenshots are kept under `$TMPDIR` and their paths printed.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
 use crate::support::*;
-
-/// Kills a child process when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 async fn wait_for_http(url: &str) {
     for _ in 0..100 {
@@ -178,14 +168,7 @@ async fn a_handler_acknowledges_extends_and_responds_in_the_browser() {
         None,
     )
     .await;
-    let daemon = Command::new(env!("CARGO_BIN_EXE_redress"))
-        .args(["--config", &env.config_path.display().to_string(), "run"])
-        .env("REDRESS_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the daemon");
-    let _daemon = Running(daemon);
+    let _daemon = env.daemon();
     wait_for_http(&format!("127.0.0.1:{web_port}")).await;
     let receipt = env
         .wait_for_subject(&env.customer, "INBOX", "received your complaint")

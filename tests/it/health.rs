@@ -3,7 +3,6 @@
 //! `/metrics`. On fakes, then end to end: the mailbox password changes on the server under a
 //! running daemon.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -216,13 +215,7 @@ async fn a_password_changed_on_the_server_turns_health_critical_and_the_manager_
         ),
     )
     .expect("config");
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_redress"))
-        .args(["--config", &env.config_path.display().to_string(), "run"])
-        .env("REDRESS_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the daemon");
+    let daemon = env.daemon();
     let alert = env
         .wait_for_subject(
             &manager,
@@ -244,8 +237,7 @@ async fn a_password_changed_on_the_server_turns_health_critical_and_the_manager_
         tokio::time::sleep(Duration::from_millis(200)).await;
         unwell = env.redress(&["health"]);
     }
-    let _ = daemon.kill();
-    let _ = daemon.wait();
+    drop(daemon);
     let said = String::from_utf8_lossy(&unwell.stdout);
     assert_eq!(unwell.status.code(), Some(2), "{said}");
     assert!(said.starts_with("CRITICAL: mailbox last read"), "{said}");

@@ -3,7 +3,6 @@
 //! credentials), refreshes an expired token with no mail lost, and says which step failed when
 //! the client is revoked — in `check-config`, and to the manager once.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use redress::app::{App, Rules};
@@ -117,13 +116,7 @@ async fn a_revoked_client_fails_check_config_with_its_cause_and_the_manager_is_t
         said.contains("OAuth2 token endpoint refused the client: invalid_client"),
         "{said}"
     );
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_redress"))
-        .args(["--config", &env.config_path.display().to_string(), "run"])
-        .env("REDRESS_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the daemon");
+    let daemon = env.daemon();
     let alert = env
         .wait_for_subject(
             &manager,
@@ -137,8 +130,7 @@ async fn a_revoked_client_fails_check_config_with_its_cause_and_the_manager_is_t
         alert.text_body
     );
     tokio::time::sleep(Duration::from_secs(8)).await;
-    let _ = daemon.kill();
-    let _ = daemon.wait();
+    drop(daemon);
     let alerts = env
         .mails_in(&manager, "INBOX")
         .await

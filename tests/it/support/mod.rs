@@ -118,6 +118,16 @@ pub fn mail_stack() -> &'static MailStack {
     })
 }
 
+/// A child process killed when the test ends, however it ends.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A fresh address nobody else in this run uses.
@@ -300,6 +310,18 @@ impl TestEnv {
             .and_then(|c| c["reference"].as_str())
             .unwrap_or_else(|| panic!("no case with subject {subject}"))
             .to_string()
+    }
+
+    /// Starts `redress run` with this test's config; it is killed when the guard goes.
+    pub fn daemon(&self) -> Running {
+        let child = Command::new(env!("CARGO_BIN_EXE_redress"))
+            .args(["--config", &self.config_path.display().to_string(), "run"])
+            .env("REDRESS_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the daemon");
+        Running(child)
     }
 
     /// Runs the redress binary with this test's config.
