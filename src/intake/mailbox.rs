@@ -108,6 +108,14 @@ impl Debug for MailboxClient {
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The longest one IDLE lasts before it is ended to check the server is alive: a server that
+/// froze (its process stopped, the connection half-open, so keepalive sees nothing) is noticed
+/// within this plus [`PROBE_TIMEOUT`], under two minutes.
+pub const LIVENESS_CYCLE: Duration = Duration::from_secs(60);
+
+/// How long the server has to answer the end of an IDLE (its "are you there").
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+
 async fn timed<T, E>(fut: impl Future<Output = Result<T, E>>) -> Result<T, MailboxError>
 where
     MailboxError: From<E>,
@@ -377,6 +385,12 @@ impl MailboxClient {
                 other => other,
             })?;
         tcp.set_nodelay(true)?;
+        // A peer that vanished (host down, link cut) is noticed by the kernel within ~2 minutes.
+        let keepalive = socket2::TcpKeepalive::new()
+            .with_time(Duration::from_secs(60))
+            .with_interval(Duration::from_secs(15))
+            .with_retries(4);
+        socket2::SockRef::from(&tcp).set_tcp_keepalive(&keepalive)?;
         let stream: BoxedStream = match settings.security {
             Security::Tls => tls_wrap(settings, tcp).await?,
             Security::None => Box::new(tcp),
@@ -453,10 +467,18 @@ impl MailboxClient {
         let mut handle = session.idle();
         timed(handle.init()).await?;
         let outcome = {
-            let (wait, _stop) = handle.wait_with_timeout(settings.idle_timeout);
+            let cycle = settings.idle_timeout.min(LIVENESS_CYCLE);
+            let (wait, _stop) = handle.wait_with_timeout(cycle);
             wait.await?
         };
-        let session = timed(handle.done()).await?;
+        // The server must answer DONE in time, or it is treated as gone and reconnected to.
+        let session = match tokio::time::timeout(PROBE_TIMEOUT, handle.done()).await {
+            Ok(done) => done?,
+            Err(_) => {
+                tracing::warn!(server = %format!("{}:{}", settings.host, settings.port), "the mailbox server did not answer within {PROBE_TIMEOUT:?}: the connection is dead; reconnecting");
+                return Err(MailboxError::Timeout(PROBE_TIMEOUT));
+            }
+        };
         let outcome = match outcome {
             IdleResponse::NewData(_) => WaitOutcome::Changed,
             IdleResponse::Timeout | IdleResponse::ManualInterrupt => WaitOutcome::TimedOut,

@@ -9,6 +9,7 @@ mod case_core;
 mod classification;
 mod cli;
 mod corpus;
+mod faults;
 mod health;
 mod hostile;
 mod intake;

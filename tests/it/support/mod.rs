@@ -5,6 +5,7 @@
 
 pub mod fakes;
 pub mod oauth;
+pub mod proxy;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
