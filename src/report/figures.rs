@@ -150,6 +150,7 @@ fn count_case(
         }
     }
     count_escalations(report, tally, case, period);
+    issued_figures(report, case, period);
     count_resolution(report, case, period);
     count_period_events(report, tally, case, period);
 }
@@ -336,30 +337,54 @@ fn outcome_at(case: &ReportCase, stage: Stage) -> Option<Outcome> {
     })
 }
 
+/// A complaint received (stage 1) or a review requested (stage 2) in the period: counted, with
+/// whether it was acknowledged in time (the received base).
 fn stage_figures(figures: &mut StageFigures, case: &ReportCase, stage: Stage) {
     figures.received += 1;
-    let count = |rate: &mut Rate, on_time: Option<bool>| {
-        if let Some(on_time) = on_time {
-            rate.total += 1;
-            rate.on_time += i64::from(on_time);
-        }
-    };
-    let acknowledged = letter_on_time(case, StageLetter::Acknowledgement, stage);
-    count(&mut figures.acknowledged_in_time, acknowledged);
-    let responded_on_time = letter_on_time(case, StageLetter::Response, stage);
-    count(&mut figures.responded_in_time, responded_on_time);
-    figures.extended.total += 1;
-    if extended_at(case, stage) {
-        figures.extended.on_time += 1;
-        if responded_on_time == Some(true) {
-            figures.answered_within_extension += 1;
-        }
+    if let Some(on_time) = letter_on_time(case, StageLetter::Acknowledgement, stage) {
+        figures.acknowledged_in_time.total += 1;
+        figures.acknowledged_in_time.on_time += i64::from(on_time);
     }
-    match outcome_at(case, stage) {
-        Some(Outcome::Upheld) => figures.upheld += 1,
-        Some(Outcome::PartlyUpheld) => figures.partly_upheld += 1,
-        Some(Outcome::NotUpheld) => figures.not_upheld += 1,
-        None => {}
+}
+
+/// A stage response issued in the period, whenever the complaint came: its timeliness (an
+/// answer within an extension the Code allows counts as in time), whether the stage was
+/// extended, and its outcome. This is the issued base the Regulator's CH02 and the landlord's
+/// own report use ("the complaints that resolutions were provided for"), so a closed year's
+/// figures do not move when the report is run again later.
+fn issued_figures(report: &mut AnnualReport, case: &ReportCase, period: &Period<'_>) {
+    for stage in [Stage::Stage1, Stage::Stage2] {
+        let first = case.events.iter().find_map(|(at, e)| match e {
+            Event::Responded {
+                stage: s,
+                outcome,
+                on_time,
+                ..
+            } if *s == stage => Some((*at, *outcome, *on_time == Some(true))),
+            _ => None,
+        });
+        let Some((_, outcome, on_time)) = first.filter(|(at, ..)| period.contains(*at)) else {
+            continue;
+        };
+        let figures = match stage {
+            Stage::Stage1 => &mut report.stage1,
+            Stage::Stage2 => &mut report.stage2,
+        };
+        figures.responses_issued += 1;
+        figures.responded_in_time.total += 1;
+        figures.responded_in_time.on_time += i64::from(on_time);
+        figures.extended.total += 1;
+        if extended_at(case, stage) {
+            figures.extended.on_time += 1;
+            if on_time {
+                figures.answered_within_extension += 1;
+            }
+        }
+        match outcome {
+            Outcome::Upheld => figures.upheld += 1,
+            Outcome::PartlyUpheld => figures.partly_upheld += 1,
+            Outcome::NotUpheld => figures.not_upheld += 1,
+        }
     }
 }
 

@@ -23,9 +23,14 @@ use crate::report::dashboard::Rate;
 pub struct StageFigures {
     /// Complaints (stage 1) received, or reviews (stage 2) requested, in the period.
     pub received: i64,
+    /// Of those received, acknowledged within the Code's time.
     pub acknowledged_in_time: Rate,
+    /// Of the responses issued in the period, those within the Code's timescales (an extension
+    /// the Code allows counting as within).
     pub responded_in_time: Rate,
-    /// Cases extended at this stage, of those received.
+    /// Stage responses issued in the period (the base of the rows below).
+    pub responses_issued: i64,
+    /// Of the responses issued in the period, those whose stage had been extended.
     pub extended: Rate,
     /// Of the extended ones, answered by the extended date.
     pub answered_within_extension: i64,

@@ -201,7 +201,9 @@ async fn the_report_counts_what_happened_not_what_is_now() {
         rate(2, 3),
         "A and B (within its extension) on time, E late"
     );
-    assert_eq!(json["stage1"]["extended"], rate(1, 4));
+    // Over the stage responses issued in the period (A, B and E): B's was extended.
+    assert_eq!(json["stage1"]["responses_issued"], 3);
+    assert_eq!(json["stage1"]["extended"], rate(1, 3));
     assert_eq!(json["stage1"]["answered_within_extension"], 1);
     assert_eq!(
         (
@@ -274,8 +276,14 @@ async fn the_report_counts_what_happened_not_what_is_now() {
     ]));
     let md = std::fs::read_to_string(&md_path).expect("report written");
     assert!(
-        md.contains("| Acknowledged within time | 2/3 (67%) | 1/1 (100%) |"),
+        md.contains("| Of those, acknowledged within time | 2/3 (67%) | 1/1 (100%) |"),
         "{md}"
+    );
+    assert!(
+        md.contains("| Responses issued in the period | 3 | 1 |")
+            && md.contains("| Of those, within the Code's timescales | 2/3 (67%) | 1/1 (100%) |")
+            && md.contains("Bases: "),
+        "both bases are labelled with their denominators: {md}"
     );
     assert!(md.contains("Out of 4 stage 1 complaints"), "{md}");
     assert!(
@@ -401,7 +409,7 @@ async fn the_report_counts_what_happened_not_what_is_now() {
     assert!(
         dom.contains("<table>")
             && dom.contains("<rect")
-            && dom.contains("Acknowledged within time"),
+            && dom.contains("acknowledged within time"),
         "rendered DOM:\n{dom}"
     );
     let out = chromium(&[
@@ -422,4 +430,73 @@ async fn the_report_counts_what_happened_not_what_is_now() {
     let kept = std::env::temp_dir().join("redress-report-screenshot.png");
     std::fs::copy(&shot, &kept).expect("keep screenshot");
     println!("report screenshot: {}", kept.display());
+}
+
+/// Issue 13: a closed year's figures do not move when the report is run again months later. A
+/// complaint received in March and answered in April belongs to the next year's responses.
+#[tokio::test]
+async fn a_closed_years_figures_stay_the_same_when_the_report_is_run_again() {
+    use redress::case::actions::{self, Response};
+    let mut world = crate::support::fakes::FakeWorld::new("").await;
+    let received = at("2026-03-20T10:00:00Z");
+    let mail = complaint(
+        &world.customer,
+        &world.complaints,
+        "closed-year@example.net",
+        "Broken fence",
+        "The fence is still broken; I want to complain.",
+    );
+    world.mailbox.deliver(&mail, received);
+    world.pass(received).await;
+    let reference = world.app.store.list_cases(1).await.expect("cases")[0]
+        .reference
+        .clone();
+    let answered = at("2026-04-10T10:00:00Z");
+    actions::acknowledge(
+        &world.app,
+        &reference,
+        "Jo",
+        "The fence",
+        "A repair",
+        at("2026-03-23T10:00:00Z"),
+    )
+    .await
+    .expect("acknowledged");
+    let response = Response {
+        definition: None,
+        outcome: Some(redress::case::model::Outcome::Upheld),
+        reasons: "We did not repair it".into(),
+        remedy: "Repaired".into(),
+        actions: Vec::new(),
+        no_outstanding_actions: true,
+    };
+    actions::respond(&world.app, &reference, "Jo", &response, answered)
+        .await
+        .expect("answered in April");
+    let year = |now: &str| {
+        let app = &world.app;
+        let now = at(now);
+        async move {
+            let report = redress::report::figures::build(
+                app,
+                chrono::NaiveDate::from_ymd_opt(2025, 4, 1).expect("date"),
+                chrono::NaiveDate::from_ymd_opt(2026, 3, 31).expect("date"),
+                now,
+            )
+            .await
+            .expect("report");
+            serde_json::to_value(&report).expect("json")
+        }
+    };
+    let on_1_april = year("2026-04-01T09:00:00Z").await;
+    let on_1_august = year("2026-08-01T09:00:00Z").await;
+    assert_eq!(
+        on_1_april["stage1"], on_1_august["stage1"],
+        "the closed year's stage 1 figures moved"
+    );
+    assert_eq!(on_1_august["stage1"]["received"], 1);
+    assert_eq!(
+        on_1_august["stage1"]["responses_issued"], 0,
+        "the April answer belongs to the next year"
+    );
 }
