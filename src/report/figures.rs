@@ -63,6 +63,12 @@ impl Tally {
             .map(|(a, n)| (a, n, percent(n, total)))
             .collect();
         areas.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        if let Some((_, n, _)) = areas.iter().find(|(a, ..)| a == UNASSIGNED) {
+            tracing::warn!(
+                complaints = n,
+                "stage 1 complaints with no service area are shown as \"{UNASSIGNED}\": correct them before publishing"
+            );
+        }
         report.stage1_by_area = areas;
         report.themes = most_first(self.themes);
         report.ombudsman_findings = self
@@ -112,6 +118,9 @@ fn customers_list(settings: &ReportSettings) -> Result<Option<HashSet<String>>, 
     ))
 }
 
+/// How a complaint with no service area yet is shown in a published page.
+pub const UNASSIGNED: &str = "not yet assigned";
+
 /// Everything one case adds to the report.
 fn count_case(
     report: &mut AnnualReport,
@@ -123,7 +132,7 @@ fn count_case(
     let received_in_period = period.contains(case.received_at);
     let source = case_source(case, customers);
     if let Some(line) = case_line(case, source, period) {
-        if line.kind == "complaint" && (received_in_period || line.stage2_requested) {
+        if line.kind == "complaint" && (received_in_period || review_requested_in(case, period)) {
             if source == "customer" {
                 report.from_customers += 1
             } else {
@@ -143,7 +152,7 @@ fn count_case(
     // Stage 1: a complaint received in the period.
     if case.kind == CaseKind::Complaint && received_in_period {
         stage_figures(&mut report.stage1, case, Stage::Stage1);
-        let area = case.service_area.as_deref().unwrap_or("(not set)");
+        let area = case.service_area.as_deref().unwrap_or(UNASSIGNED);
         *tally.areas.entry(area.to_string()).or_default() += 1;
         for theme in &case.themes {
             *tally.themes.entry(theme.clone()).or_default() += 1;
@@ -153,6 +162,13 @@ fn count_case(
     issued_figures(report, case, period);
     count_resolution(report, case, period);
     count_period_events(report, tally, case, period);
+}
+
+/// Whether a stage 2 review was requested in the period.
+fn review_requested_in(case: &ReportCase, period: &Period<'_>) -> bool {
+    case.events
+        .iter()
+        .any(|(at, e)| matches!(e, Event::Escalated { .. }) && period.contains(*at))
 }
 
 /// Stage 2: a review requested in the period, and why.
@@ -230,20 +246,39 @@ fn headline_measures(report: &mut AnnualReport, settings: &ReportSettings) {
         let per_1000 = |n: i64| ((n as f64) * 1000.0 / f64::from(homes) * 100.0).round() / 100.0;
         report.ch01_stage1_per_1000_homes = Some(per_1000(report.stage1.received));
         report.ch01_stage2_per_1000_homes = Some(per_1000(report.stage2.received));
+    } else {
+        tracing::warn!("CH01 (complaints per 1,000 homes) is left out: set report.homes_owned");
     }
     let on_time = |r: Rate| percent(r.on_time, r.total);
     report.ch02_stage1_percent = on_time(report.stage1.responded_in_time);
     report.ch02_stage2_percent = on_time(report.stage2.responded_in_time);
 }
 
-/// Complaints received in this period and the two of the same length before it.
+/// Complaints received in this period and the two before it: whole years back when the period
+/// is a year (a financial year stays 1 April to 31 March across a leap year), else periods of
+/// the same length.
 fn trend(cases: &[ReportCase], period: &Period<'_>) -> Vec<(String, i64)> {
     let days = (period.to - period.from).num_days() + 1;
-    (0..3i64)
+    let a_year = period
+        .from
+        .checked_add_months(chrono::Months::new(12))
+        .is_some_and(|next| next.pred_opt() == Some(period.to));
+    (0..3u32)
         .rev()
         .map(|back| {
-            let shift = chrono::Duration::days(days * back);
-            let (f, t) = (period.from - shift, period.to - shift);
+            let (f, t) = if a_year {
+                let months = chrono::Months::new(12 * back);
+                (
+                    period
+                        .from
+                        .checked_sub_months(months)
+                        .unwrap_or(period.from),
+                    period.to.checked_sub_months(months).unwrap_or(period.to),
+                )
+            } else {
+                let shift = chrono::Duration::days(days * i64::from(back));
+                (period.from - shift, period.to - shift)
+            };
             let n = cases
                 .iter()
                 .filter(|c| c.kind == CaseKind::Complaint)
@@ -429,4 +464,31 @@ fn case_line(case: &ReportCase, source: &str, period: &Period<'_>) -> Option<Cas
             })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trend_steps_back_whole_financial_years_across_a_leap_year() {
+        let calendar = crate::case::calendar::testing::england();
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("date");
+        let period = Period::new(&calendar, date(2024, 4, 1), date(2025, 3, 31));
+        let labels: Vec<String> = trend(&[], &period).into_iter().map(|(l, _)| l).collect();
+        assert_eq!(
+            labels,
+            [
+                "2022-04-01 to 2023-03-31",
+                "2023-04-01 to 2024-03-31",
+                "2024-04-01 to 2025-03-31"
+            ]
+        );
+        let quarter = Period::new(&calendar, date(2025, 1, 1), date(2025, 3, 31));
+        let labels: Vec<String> = trend(&[], &quarter).into_iter().map(|(l, _)| l).collect();
+        assert_eq!(
+            labels[1], "2024-10-03 to 2024-12-31",
+            "other periods step back their own length"
+        );
+    }
 }

@@ -202,16 +202,18 @@ pub fn markdown(r: &AnnualReport) -> String {
         "\n## Who complained\n\n| Source | Count |\n|---|---|\n| Customers | {} |\n| Neighbours and the wider community | {} |\n",
         r.from_customers, r.from_community
     ));
-    let per_1000 = |v: Option<f64>| {
-        v.map(|x| format!("{x:.2}"))
-            .unwrap_or_else(|| "(set report.homes_owned)".into())
-    };
+    md.push_str(
+        "\n## Tenant satisfaction measures\n\n| Measure | Stage 1 | Stage 2 |\n|---|---|---|\n",
+    );
+    // CH01 needs the number of homes; without it the row is left out (a warning says so).
+    if let (Some(s1), Some(s2)) = (r.ch01_stage1_per_1000_homes, r.ch01_stage2_per_1000_homes) {
+        md.push_str(&format!(
+            "| CH01 complaints per 1,000 homes | {s1:.2} | {s2:.2} |\n"
+        ));
+    }
     md.push_str(&format!(
-        "\n## Tenant satisfaction measures\n\n| Measure | Stage 1 | Stage 2 |\n|---|---|---|\n| CH01 complaints per 1,000 homes | {} | {} |\n| CH02 answered within the Code's timescales | {}% | {}% |\n",
-        per_1000(r.ch01_stage1_per_1000_homes),
-        per_1000(r.ch01_stage2_per_1000_homes),
-        r.ch02_stage1_percent,
-        r.ch02_stage2_percent
+        "| CH02 responses issued within the Code's timescales | {}% | {}% |\n",
+        r.ch02_stage1_percent, r.ch02_stage2_percent
     ));
     md.push_str(
         "\n## Stage 1 complaints over three years\n\n| Period | Stage 1 complaints |\n|---|---|\n",

@@ -500,3 +500,94 @@ async fn a_closed_years_figures_stay_the_same_when_the_report_is_run_again() {
         "the April answer belongs to the next year"
     );
 }
+
+/// Issue 13: "who complained" counts complaints received and reviews requested in the period,
+/// not every case ever escalated that happens to have an event in it; a complaint with no
+/// service area is "not yet assigned", never "(not set)".
+#[tokio::test]
+async fn who_complained_counts_only_what_came_in_the_period() {
+    use redress::case::actions::{self, Response};
+    let mut world = crate::support::fakes::FakeWorld::new("").await;
+    let received = at("2025-06-02T10:00:00Z");
+    let mail = complaint(
+        &world.customer,
+        &world.complaints,
+        "last-year@example.net",
+        "Old matter",
+        "Something unclear happened; I want to complain.",
+    );
+    world.mailbox.deliver(&mail, received);
+    world.pass(received).await;
+    let reference = world.app.store.list_cases(1).await.expect("cases")[0]
+        .reference
+        .clone();
+    let response = Response {
+        definition: Some("d".into()),
+        outcome: Some(redress::case::model::Outcome::NotUpheld),
+        reasons: "r".into(),
+        remedy: "none".into(),
+        actions: Vec::new(),
+        no_outstanding_actions: true,
+    };
+    actions::respond(
+        &world.app,
+        &reference,
+        "Jo",
+        &response,
+        at("2025-06-10T10:00:00Z"),
+    )
+    .await
+    .expect("stage 1");
+    actions::escalate(
+        &world.app,
+        &reference,
+        "Jo",
+        "phoned",
+        false,
+        at("2025-07-01T10:00:00Z"),
+    )
+    .await
+    .expect("stage 2 last year");
+    // An event in the next year (a note) does not make it a complaint of that year.
+    actions::note(
+        &world.app,
+        &reference,
+        "Jo",
+        "chased",
+        at("2026-05-01T10:00:00Z"),
+    )
+    .await
+    .expect("note");
+    let report = |from: (i32, u32, u32), to: (i32, u32, u32)| {
+        let app = &world.app;
+        async move {
+            let d = |(y, m, day): (i32, u32, u32)| {
+                chrono::NaiveDate::from_ymd_opt(y, m, day).expect("date")
+            };
+            redress::report::figures::build(app, d(from), d(to), at("2026-11-23T10:00:00Z"))
+                .await
+                .expect("report")
+        }
+    };
+    let this_year = report((2026, 4, 1), (2027, 3, 31)).await;
+    assert_eq!(
+        (this_year.from_customers, this_year.from_community),
+        (0, 0),
+        "nothing came in this year"
+    );
+    let last_year = report((2025, 4, 1), (2026, 3, 31)).await;
+    assert_eq!(last_year.from_customers, 1);
+    let areas: Vec<&str> = last_year
+        .stage1_by_area
+        .iter()
+        .map(|(a, ..)| a.as_str())
+        .collect();
+    assert!(!areas.iter().any(|a| a.contains("not set")), "{areas:?}");
+    assert_eq!(areas, [redress::report::figures::UNASSIGNED]);
+    let md = redress::report::render::markdown(&last_year);
+    assert!(md.contains("| not yet assigned | 1 | 100% |"), "{md}");
+    assert!(
+        !md.contains("homes_owned"),
+        "no config hints in a published page: {md}"
+    );
+}
