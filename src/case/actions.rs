@@ -598,6 +598,35 @@ pub const REFUSAL_REASONS: [&str; 4] = [
     "Another reason set out in our complaints policy",
 ];
 
+/// The Code 2.2 ground a refusal's recorded reason falls under, for the published summary: the
+/// web form's own wording first, then the words a handler typing at the CLI would use.
+pub fn refusal_ground(reason: &str) -> &'static str {
+    if let Some(ground) = REFUSAL_REASONS.iter().find(|g| reason.starts_with(*g)) {
+        return ground;
+    }
+    let text = reason.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| text.contains(w));
+    if has(&[
+        "twelve months",
+        "12 months",
+        "over a year",
+        "more than a year",
+    ]) {
+        REFUSAL_REASONS[0]
+    } else if has(&["legal", "court", "proceedings", "solicitor", "claim"]) {
+        REFUSAL_REASONS[1]
+    } else if has(&[
+        "previously",
+        "already",
+        "considered before",
+        "investigated before",
+    ]) {
+        REFUSAL_REASONS[2]
+    } else {
+        REFUSAL_REASONS[3]
+    }
+}
+
 /// Refuses a complaint with a detailed explanation and the right to go to the Ombudsman
 /// (procedure §4.4–4.5; the Code's section 4 on exclusions).
 pub async fn refuse(

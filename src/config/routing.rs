@@ -70,6 +70,9 @@ pub struct ReportSettings {
     /// Addresses of customers (tenants, leaseholders, shared owners, service users), one per line;
     /// complaints from other addresses count as from neighbours and the wider community.
     pub customers_file: Option<PathBuf>,
+    /// Why stage 2 reviews were asked for, grouped for the published report: category → words
+    /// that put an escalation's reason in it (the first category that matches wins).
+    pub escalation_categories: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +97,8 @@ pub(super) struct RawReminders {
 pub(super) struct RawReport {
     homes_owned: Option<u32>,
     customers_file: Option<PathBuf>,
+    #[serde(default)]
+    escalation_categories: BTreeMap<String, Vec<String>>,
 }
 
 /// An address setting, if set.
@@ -174,6 +179,7 @@ pub(super) fn report(raw: Option<RawReport>, base: &Base<'_>) -> ReportSettings 
         Some(r) => ReportSettings {
             homes_owned: r.homes_owned,
             customers_file: r.customers_file.map(|p| base.resolve(p)),
+            escalation_categories: r.escalation_categories,
         },
         None => ReportSettings::default(),
     }

@@ -45,7 +45,10 @@ struct Tally {
     areas: BTreeMap<String, i64>,
     themes: BTreeMap<String, i64>,
     findings: BTreeMap<(String, String), i64>,
+    refusals: BTreeMap<String, i64>,
     escalations: BTreeMap<String, i64>,
+    /// The landlord's escalation categories (category → words).
+    categories: BTreeMap<String, Vec<String>>,
 }
 
 fn most_first(counts: BTreeMap<String, i64>) -> Vec<(String, i64)> {
@@ -71,6 +74,7 @@ impl Tally {
         }
         report.stage1_by_area = areas;
         report.themes = most_first(self.themes);
+        report.refusal_reasons = most_first(self.refusals);
         report.ombudsman_findings = self
             .findings
             .into_iter()
@@ -91,7 +95,10 @@ pub async fn build(
     let cases = app.store.report_cases(now).await?;
     let customers = customers_list(&app.rules.settings.report)?;
     let mut report = AnnualReport::empty(from, to);
-    let mut tally = Tally::default();
+    let mut tally = Tally {
+        categories: app.rules.settings.report.escalation_categories.clone(),
+        ..Tally::default()
+    };
     for case in &cases {
         count_case(&mut report, &mut tally, case, &period, customers.as_ref());
     }
@@ -164,6 +171,24 @@ fn count_case(
     count_period_events(report, tally, case, period);
 }
 
+/// The landlord's category for an escalation's reason (`[report.escalation_categories]`: the
+/// first whose words occur in the reason or the resident's words), "Other reasons" when none
+/// does; the reason itself when no categories are configured.
+fn escalation_category(
+    categories: &BTreeMap<String, Vec<String>>,
+    reason: &str,
+    words: Option<&str>,
+) -> String {
+    if categories.is_empty() {
+        return reason.to_string();
+    }
+    let text = format!("{reason} {}", words.unwrap_or_default()).to_lowercase();
+    categories
+        .iter()
+        .find(|(_, keys)| keys.iter().any(|k| text.contains(&k.to_lowercase())))
+        .map_or_else(|| "Other reasons".to_string(), |(name, _)| name.clone())
+}
+
 /// Whether a stage 2 review was requested in the period.
 fn review_requested_in(case: &ReportCase, period: &Period<'_>) -> bool {
     case.events
@@ -187,7 +212,8 @@ fn count_escalations(
             let reason = detail.reason.clone().unwrap_or_else(|| {
                 "the customer asked by mail, still dissatisfied after the stage 1 response".into()
             });
-            *tally.escalations.entry(reason).or_default() += 1;
+            let grouped = escalation_category(&tally.categories, &reason, detail.words.as_deref());
+            *tally.escalations.entry(grouped).or_default() += 1;
         }
     }
     if requested {
@@ -229,7 +255,11 @@ fn count_period_events(
 ) {
     for (_, event) in case.events.iter().filter(|(at, _)| period.contains(*at)) {
         match event {
-            Event::Refused { .. } => report.refused += 1,
+            Event::Refused { reason, .. } => {
+                report.refused += 1;
+                let ground = crate::case::actions::refusal_ground(reason);
+                *tally.refusals.entry(ground.to_string()).or_default() += 1;
+            }
             Event::OmbudsmanReferral { .. } => report.ombudsman_referrals += 1,
             Event::OmbudsmanFinding { finding, area, .. } => {
                 let key = (finding.as_str().to_string(), area.as_str().to_string());
@@ -490,5 +520,53 @@ mod tests {
             labels[1], "2024-10-03 to 2024-12-31",
             "other periods step back their own length"
         );
+    }
+
+    #[test]
+    fn escalations_fall_into_the_landlords_categories() {
+        let mut categories = BTreeMap::new();
+        categories.insert(
+            "Repairs still not done".to_string(),
+            vec!["repair".to_string(), "not fixed".into()],
+        );
+        categories.insert(
+            "Communication".to_string(),
+            vec!["no reply".to_string(), "never called".into()],
+        );
+        assert_eq!(
+            escalation_category(&categories, "phoned", Some("The boiler is still not fixed")),
+            "Repairs still not done"
+        );
+        assert_eq!(
+            escalation_category(&categories, "They never called back", None),
+            "Communication"
+        );
+        assert_eq!(
+            escalation_category(&categories, "unhappy", None),
+            "Other reasons"
+        );
+        assert_eq!(
+            escalation_category(&BTreeMap::new(), "unhappy", None),
+            "unhappy",
+            "no categories: the reason itself"
+        );
+    }
+
+    #[test]
+    fn refusals_fall_under_the_codes_grounds() {
+        use crate::case::actions::{REFUSAL_REASONS, refusal_ground};
+        assert_eq!(
+            refusal_ground(&format!("{}. The leak was in 2023.", REFUSAL_REASONS[0])),
+            REFUSAL_REASONS[0]
+        );
+        assert_eq!(
+            refusal_ground("The tenant has issued a claim in the county court"),
+            REFUSAL_REASONS[1]
+        );
+        assert_eq!(
+            refusal_ground("already investigated in CMP-2025-000010"),
+            REFUSAL_REASONS[2]
+        );
+        assert_eq!(refusal_ground("abusive"), REFUSAL_REASONS[3]);
     }
 }

@@ -58,6 +58,8 @@ pub struct AnnualReport {
     /// asked by mail after the stage 1 response; (reason, count), most first.
     pub escalation_reasons: Vec<(String, i64)>,
     pub refused: i64,
+    /// Refusals by the Code 2.2 ground they fall under: (ground, count), most first.
+    pub refusal_reasons: Vec<(String, i64)>,
     pub compliments: i64,
     pub feedback: i64,
     pub service_requests: i64,
@@ -119,6 +121,7 @@ impl AnnualReport {
             stage2_no_further_action: 0,
             escalation_reasons: Vec::new(),
             refused: 0,
+            refusal_reasons: Vec::new(),
             compliments: 0,
             feedback: 0,
             service_requests: 0,

@@ -190,6 +190,12 @@ pub fn markdown(r: &AnnualReport) -> String {
     for (reason, n) in &r.escalation_reasons {
         md.push_str(&format!("| {} | {n} |\n", reason.replace('|', "/")));
     }
+    md.push_str(
+        "\n## Why were complaints refused?\n\n| Ground (Code 2.2) | Refusals |\n|---|---|\n",
+    );
+    for (ground, n) in &r.refusal_reasons {
+        md.push_str(&format!("| {ground} | {n} |\n"));
+    }
     md.push_str("\n## What are the complaints about?\n\n| Theme | Count |\n|---|---|\n");
     for (theme, n) in &r.themes {
         md.push_str(&format!("| {theme} | {n} |\n"));

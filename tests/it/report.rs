@@ -227,6 +227,14 @@ async fn the_report_counts_what_happened_not_what_is_now() {
     );
     assert_eq!(json["stage2_no_further_action"], 1);
     assert_eq!(
+        json["refusal_reasons"],
+        serde_json::json!([[
+            "The matter has previously been considered under our complaints policy",
+            1
+        ]]),
+        "C's \"already investigated\" falls under Code 2.2's third ground"
+    );
+    assert_eq!(
         json["escalation_reasons"],
         serde_json::json!([["phoned: unhappy", 1]])
     );
