@@ -95,6 +95,7 @@ pub async fn build(
     let cases = app.store.report_cases(now).await?;
     let customers = customers_list(&app.rules.settings.report)?;
     let mut report = AnnualReport::empty(from, to);
+    report.organisation = app.rules.settings.organisation.name.clone();
     let mut tally = Tally {
         categories: app.rules.settings.report.escalation_categories.clone(),
         ..Tally::default()

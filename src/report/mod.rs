@@ -42,6 +42,8 @@ pub struct StageFigures {
 /// The report.
 #[derive(Debug, Clone, Serialize)]
 pub struct AnnualReport {
+    /// The landlord's name, as the page is headed.
+    pub organisation: String,
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub stage1: StageFigures,
@@ -108,8 +110,22 @@ pub struct CaseLine {
 
 impl AnnualReport {
     /// A report for `from..=to` with nothing counted yet.
+    /// The period in words, as a landlord writes it: "April 2024 to March 2025", or with days
+    /// when it does not run from a month's first day to a month's last.
+    pub fn period_in_words(&self) -> String {
+        use chrono::Datelike;
+        let whole_months = self.from.day() == 1
+            && self.to.succ_opt().is_some_and(|next| next.day() == 1);
+        if whole_months {
+            format!("{} to {}", self.from.format("%B %Y"), self.to.format("%B %Y"))
+        } else {
+            format!("{} to {}", self.from.format("%-d %B %Y"), self.to.format("%-d %B %Y"))
+        }
+    }
+
     pub fn empty(from: NaiveDate, to: NaiveDate) -> AnnualReport {
         AnnualReport {
+            organisation: String::new(),
             from,
             to,
             stage1: StageFigures::default(),

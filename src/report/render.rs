@@ -147,8 +147,10 @@ pub fn html(r: &AnnualReport) -> String {
     body.push_str(&bar_chart("Stage 1 complaints by service area", &areas));
     body.push_str(&bar_chart("Stage 1 complaints over three years", &r.trend));
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Complaint handling report {} to {}</title><style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;color:#1a202c}}table{{border-collapse:collapse;margin:1em 0}}th,td{{border:1px solid #a0aec0;padding:.3em .6em;text-align:left}}th{{background:#edf2f7}}figure{{margin:1em 0}}</style></head><body>\n{}</body></html>\n",
-        r.from, r.to, body
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}: complaint handling report, {}</title><style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;color:#1a202c}}table{{border-collapse:collapse;margin:1em 0}}th,td{{border:1px solid #a0aec0;padding:.3em .6em;text-align:left}}th{{background:#edf2f7}}figure{{margin:1em 0}}</style></head><body>\n{}</body></html>\n",
+        minijinja::HtmlEscape(&r.organisation),
+        r.period_in_words(),
+        body
     )
 }
 
@@ -164,8 +166,9 @@ fn rate(r: Rate) -> String {
 /// The report as Markdown, in the order and shape of the published report's tables.
 pub fn markdown(r: &AnnualReport) -> String {
     let mut md = format!(
-        "# Complaint handling report {} to {}\n\n## Complaints received\n\n",
-        r.from, r.to
+        "# {}: complaint handling report, {}\n\n## Complaints received\n\n",
+        r.organisation,
+        r.period_in_words()
     );
     md.push_str(&format!(
         "| | Stage 1 | Stage 2 |\n|---|---|---|\n| Received in the period | {} | {} |\n| Of those, acknowledged within time | {} | {} |\n| Responses issued in the period | {} | {} |\n| Of those, within the Code's timescales | {} | {} |\n| Of those, extended | {} | {} |\n| Answered within the extension | {} | {} |\n| Upheld | {} | {} |\n| Partly upheld | {} | {} |\n| Not upheld | {} | {} |\n\n\

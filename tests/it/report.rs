@@ -295,6 +295,10 @@ async fn the_report_counts_what_happened_not_what_is_now() {
     );
     assert!(md.contains("Out of 4 stage 1 complaints"), "{md}");
     assert!(
+        md.starts_with("# Example Homes: complaint handling report, April 2026 to March 2027"),
+        "the landlord's name and the period in words: {md}"
+    );
+    assert!(
         md.contains("| phoned: unhappy | 1 |"),
         "the escalation's reason: {md}"
     );
