@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{AnnualReport, CaseLine, StageFigures};
+use super::{AnnualReport, CaseLine, StageDates, StageFigures};
 use crate::app::App;
 use crate::case::calendar::Calendar;
 use crate::case::model::{CaseKind, Event, Outcome, Stage};
@@ -188,6 +188,48 @@ fn escalation_category(
         .iter()
         .find(|(_, keys)| keys.iter().any(|k| text.contains(&k.to_lowercase())))
         .map_or_else(|| "Other reasons".to_string(), |(name, _)| name.clone())
+}
+
+/// When the stage's steps happened and were due, from the record's events (the last deadline set
+/// for each step is the one that held).
+fn stage_dates(case: &ReportCase, stage: Stage) -> StageDates {
+    let (ack, response) = stage.deadline_kinds();
+    let mut dates = StageDates::default();
+    for (at, event) in &case.events {
+        match event {
+            Event::Escalated {
+                to_stage,
+                requested_at,
+                ..
+            } if *to_stage == stage => {
+                dates.requested_at = Some(*requested_at);
+            }
+            Event::DeadlineSet { kind, due_at, .. }
+            | Event::DeadlineRecomputed { kind, due_at, .. } => {
+                if *kind == ack {
+                    dates.acknowledge_due = Some(*due_at);
+                } else if *kind == response {
+                    dates.response_due = Some(*due_at);
+                }
+            }
+            Event::Acknowledged { stage: s, .. }
+                if *s == stage && dates.acknowledged_at.is_none() =>
+            {
+                dates.acknowledged_at = Some(*at);
+            }
+            Event::Extended {
+                stage: s, due_at, ..
+            } if *s == stage => {
+                dates.extended_at = Some(*at);
+                dates.response_due = Some(*due_at);
+            }
+            Event::Responded { stage: s, .. } if *s == stage && dates.responded_at.is_none() => {
+                dates.responded_at = Some(*at);
+            }
+            _ => {}
+        }
+    }
+    dates
 }
 
 /// Whether a stage 2 review was requested in the period.
@@ -484,6 +526,8 @@ fn case_line(case: &ReportCase, source: &str, period: &Period<'_>) -> Option<Cas
             _ => None,
         }),
         refused: has(|e| matches!(e, Event::Refused { .. })),
+        stage1_dates: stage_dates(case, Stage::Stage1),
+        stage2_dates: stage_dates(case, Stage::Stage2),
         ombudsman_findings: case
             .events
             .iter()

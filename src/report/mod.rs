@@ -106,6 +106,22 @@ pub struct CaseLine {
     pub concluded_stage: Option<String>,
     pub refused: bool,
     pub ombudsman_findings: Vec<String>,
+    /// When each step of stage 1 and stage 2 happened and was due, so every figure can be
+    /// recomputed from the rows.
+    pub stage1_dates: StageDates,
+    pub stage2_dates: StageDates,
+}
+
+/// When a stage's steps happened, and were due.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct StageDates {
+    /// Stage 2 only: when the review was asked for.
+    pub requested_at: Option<DateTime<Utc>>,
+    pub acknowledge_due: Option<DateTime<Utc>>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub extended_at: Option<DateTime<Utc>>,
+    pub response_due: Option<DateTime<Utc>>,
+    pub responded_at: Option<DateTime<Utc>>,
 }
 
 impl AnnualReport {
@@ -114,12 +130,20 @@ impl AnnualReport {
     /// when it does not run from a month's first day to a month's last.
     pub fn period_in_words(&self) -> String {
         use chrono::Datelike;
-        let whole_months = self.from.day() == 1
-            && self.to.succ_opt().is_some_and(|next| next.day() == 1);
+        let whole_months =
+            self.from.day() == 1 && self.to.succ_opt().is_some_and(|next| next.day() == 1);
         if whole_months {
-            format!("{} to {}", self.from.format("%B %Y"), self.to.format("%B %Y"))
+            format!(
+                "{} to {}",
+                self.from.format("%B %Y"),
+                self.to.format("%B %Y")
+            )
         } else {
-            format!("{} to {}", self.from.format("%-d %B %Y"), self.to.format("%-d %B %Y"))
+            format!(
+                "{} to {}",
+                self.from.format("%-d %B %Y"),
+                self.to.format("%-d %B %Y")
+            )
         }
     }
 

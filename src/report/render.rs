@@ -21,7 +21,7 @@ pub fn csv(r: &AnnualReport) -> String {
         }
     }
     let mut out = String::from(
-        "reference,kind,received_at,source,service_area,themes,stage1_acknowledged_on_time,stage1_responded_on_time,stage1_extended,stage1_outcome,stage2_requested,stage2_acknowledged_on_time,stage2_responded_on_time,stage2_extended,stage2_outcome,concluded_stage,refused,ombudsman_findings\r\n",
+        "reference,kind,received_at,source,service_area,themes,stage1_acknowledged_on_time,stage1_responded_on_time,stage1_extended,stage1_outcome,stage2_requested,stage2_acknowledged_on_time,stage2_responded_on_time,stage2_extended,stage2_outcome,concluded_stage,refused,ombudsman_findings,stage1_acknowledge_due,stage1_acknowledged_at,stage1_extended_at,stage1_response_due,stage1_responded_at,stage2_requested_at,stage2_acknowledge_due,stage2_acknowledged_at,stage2_extended_at,stage2_response_due,stage2_responded_at\r\n",
     );
     for c in &r.cases {
         let row = [
@@ -44,7 +44,26 @@ pub fn csv(r: &AnnualReport) -> String {
             flag(Some(c.refused)),
             field(&c.ombudsman_findings.join("; ")),
         ];
+        let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+            t.map(|t| t.to_rfc3339()).unwrap_or_default()
+        };
+        let (s1, s2) = (&c.stage1_dates, &c.stage2_dates);
+        let dates = [
+            time(s1.acknowledge_due),
+            time(s1.acknowledged_at),
+            time(s1.extended_at),
+            time(s1.response_due),
+            time(s1.responded_at),
+            time(s2.requested_at),
+            time(s2.acknowledge_due),
+            time(s2.acknowledged_at),
+            time(s2.extended_at),
+            time(s2.response_due),
+            time(s2.responded_at),
+        ];
         out.push_str(&row.join(","));
+        out.push(',');
+        out.push_str(&dates.join(","));
         out.push_str("\r\n");
     }
     out

@@ -376,6 +376,25 @@ async fn the_report_counts_what_happened_not_what_is_now() {
     assert!(rows[0].starts_with("reference,kind,received_at,source"));
     let b_row = rows.iter().find(|r| r.starts_with(&b)).expect("B's row");
     assert!(b_row.contains(",no,yes,yes,partly_upheld,yes,yes,yes,no,not_upheld,stage2,no,maladministration (complaint_handling)"), "{b_row}");
+    // The dates behind every figure: header and row agree, and B's stage 1 dates are there.
+    let header: Vec<&str> = rows[0].split(',').collect();
+    let cells: Vec<&str> = b_row.split(',').collect();
+    assert_eq!(header.len(), cells.len(), "{b_row}");
+    let cell = |name: &str| cells[header.iter().position(|h| *h == name).expect(name)];
+    for name in [
+        "stage1_acknowledge_due",
+        "stage1_extended_at",
+        "stage1_response_due",
+        "stage1_responded_at",
+        "stage2_requested_at",
+        "stage2_responded_at",
+    ] {
+        assert!(
+            cell(name).starts_with("2026-"),
+            "{name} = {:?} in {b_row}",
+            cell(name)
+        );
+    }
 
     // The HTML report opens offline in a browser with its tables and charts.
     let html_path = env.dir.path().join("report.html");
