@@ -336,12 +336,49 @@ pub async fn run<S: EmailSender + 'static>(
     Ok(())
 }
 
+/// How often an instance that does not watch the mailbox tries to take over.
+pub const TAKEOVER_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Waits until this instance may watch the mailbox (at once on SQLite; on PostgreSQL when no
+/// other instance holds the watch lock). `None` on shutdown.
+async fn watch_turn(
+    app: &App,
+    shutdown: &mut broadcast::Receiver<()>,
+) -> Option<crate::store::watch::WatchLock> {
+    let mut told = false;
+    loop {
+        match app.store.try_watch_lock().await {
+            Ok(Some(lock)) => {
+                if told {
+                    tracing::info!("this instance now watches the mailbox");
+                }
+                return Some(lock);
+            }
+            Ok(None) if !told => {
+                told = true;
+                tracing::info!(
+                    "another instance watches the mailbox; this one sends and reminds, and takes over if that one stops"
+                );
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "cannot take the watch lock"),
+        }
+        tokio::select! {
+            _ = shutdown.recv() => return None,
+            _ = tokio::time::sleep(TAKEOVER_INTERVAL) => {}
+        }
+    }
+}
+
 async fn watch_mailbox(
     app: Arc<App>,
     clock: Clock,
     new_mail: Arc<Notify>,
     mut shutdown: broadcast::Receiver<()>,
 ) {
+    let Some(_watching) = watch_turn(&app, &mut shutdown).await else {
+        return;
+    };
     let mut failures = 0u32;
     loop {
         let connected = tokio::select! {

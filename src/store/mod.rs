@@ -33,6 +33,7 @@ pub mod rows;
 pub mod senders;
 #[cfg(test)]
 mod tests;
+pub mod watch;
 pub mod worklist;
 
 pub use accounts::{AccountRow, SessionRow};

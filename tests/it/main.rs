@@ -12,6 +12,7 @@ mod corpus;
 mod faults;
 mod health;
 mod hostile;
+mod instances;
 mod intake;
 mod letters;
 mod oauth;
