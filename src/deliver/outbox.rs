@@ -139,7 +139,7 @@ impl SmtpSender {
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(settings.host.clone())
                 .port(settings.port)
                 .tls(tls)
-                .timeout(Some(Duration::from_secs(60)));
+                .timeout(Some(SMTP_TIMEOUT));
         if let Some(credentials) = xoauth2 {
             builder = builder
                 .credentials(credentials)
@@ -306,6 +306,14 @@ pub fn retry_delay(attempt: i64) -> chrono::Duration {
     chrono::Duration::minutes(minutes.min(60))
 }
 
+/// Every SMTP exchange ends within this (lettre's timeout per command).
+pub const SMTP_TIMEOUT: Duration = Duration::from_secs(40);
+
+/// How long a claimed letter stays claimed: longer than a send can take (`SMTP_TIMEOUT`), so no
+/// other instance sends it meanwhile; short, so the claims of an instance that died are free
+/// again within a minute.
+pub const CLAIM_LEASE: chrono::Duration = chrono::Duration::seconds(55);
+
 /// After this many attempts a letter is given up and its case flagged.
 pub const MAX_ATTEMPTS: i64 = 30;
 
@@ -325,11 +333,7 @@ pub async fn send_one(
     clock: &Clock,
 ) -> Result<StepOutcome, CaseError> {
     let now = clock.now();
-    let Some(letter) = app
-        .store
-        .claim_letter(now, now + chrono::Duration::minutes(10))
-        .await?
-    else {
+    let Some(letter) = app.store.claim_letter(now, now + CLAIM_LEASE).await? else {
         return Ok(StepOutcome::Idle);
     };
     let org = &app.rules.settings.organisation;

@@ -795,3 +795,45 @@ on_both!(
     only_an_audited_purge_may_rewrite_events_on,
     only_an_audited_purge_may_rewrite_events
 );
+
+/// A letter claimed by an instance that then died is free for another within a minute.
+async fn a_dead_instances_claims_are_free_within_a_minute(store: Store) {
+    use crate::deliver::outbox::{CLAIM_LEASE, SMTP_TIMEOUT};
+    assert!(
+        CLAIM_LEASE.to_std().expect("lease") > SMTP_TIMEOUT,
+        "a send ends before its claim"
+    );
+    assert!(CLAIM_LEASE <= Duration::minutes(1));
+    let now = at("2026-11-23T10:00:00Z");
+    let mut tx = store.begin().await.expect("tx");
+    assert!(
+        tx.queue_letter(&letter("lease", None), now)
+            .await
+            .expect("queue")
+    );
+    tx.commit().await.expect("commit");
+    let claimed = store
+        .claim_letter(now, now + CLAIM_LEASE)
+        .await
+        .expect("claim");
+    let id = claimed.expect("claimed").id;
+    let soon = now + Duration::seconds(30);
+    assert!(
+        store
+            .claim_letter(soon, soon + CLAIM_LEASE)
+            .await
+            .expect("claim")
+            .is_none(),
+        "still claimed"
+    );
+    let later = now + Duration::minutes(1);
+    let again = store
+        .claim_letter(later, later + CLAIM_LEASE)
+        .await
+        .expect("claim");
+    assert_eq!(again.map(|l| l.id), Some(id), "free again within a minute");
+}
+on_both!(
+    a_dead_instances_claims_are_free_within_a_minute_on,
+    a_dead_instances_claims_are_free_within_a_minute
+);
