@@ -36,6 +36,16 @@ pub struct TakenComplaint {
     pub happened_on: Option<chrono::NaiveDate>,
 }
 
+/// A title for a complaint taken down without one: its first line, up to 60 characters.
+pub fn title_from(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    let mut title: String = line.chars().take(60).collect();
+    if line.chars().count() > 60 {
+        title.push('…');
+    }
+    title
+}
+
 /// Opens a stage 1 complaint a handler took by phone, letter or in person: the same deadlines,
 /// receipt and notice as a mailed one.
 pub async fn open(

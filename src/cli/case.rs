@@ -534,7 +534,7 @@ async fn open_or_correct(
                 channel,
                 name,
                 email,
-                subject: subject.unwrap_or_else(|| title_from(&text)),
+                subject: subject.unwrap_or_else(|| by_hand::title_from(&text)),
                 text,
                 received_at: received,
                 service_area: area,
@@ -559,16 +559,6 @@ async fn open_or_correct(
         }
         other => anyhow::bail!("{other:?} is not a case action"),
     })
-}
-
-/// A title for a complaint taken down without one: its first line, up to 60 characters.
-fn title_from(text: &str) -> String {
-    let line = text.lines().next().unwrap_or("").trim();
-    let mut title: String = line.chars().take(60).collect();
-    if line.chars().count() > 60 {
-        title.push('…');
-    }
-    title
 }
 
 fn parse_outcome(text: &str) -> Result<Outcome> {

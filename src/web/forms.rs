@@ -373,3 +373,133 @@ pub async fn user_action(
     );
     Ok(Redirect::to("/users").into_response())
 }
+
+/// `GET /new`: the form for a complaint taken by phone, letter or in person.
+pub async fn new_complaint_page(
+    State(web): State<Web>,
+    staff: Staff,
+) -> Result<Response, WebError> {
+    draw_new(
+        &web,
+        &staff,
+        None,
+        &Fields(Vec::new()),
+        axum::http::StatusCode::OK,
+    )
+}
+
+fn draw_new(
+    web: &Web,
+    staff: &Staff,
+    error: Option<String>,
+    fields: &Fields,
+    status: axum::http::StatusCode,
+) -> Result<Response, WebError> {
+    let now = web
+        .clock
+        .now()
+        .with_timezone(&web.app.rules.calendar.time_zone())
+        .format("%Y-%m-%dT%H:%M")
+        .to_string();
+    let page = web.view.render(
+        "new.html",
+        minijinja::context! {
+            staff => super::pages::staff_context(staff), error, now,
+            values => fields.as_context(), areas => web.app.rules.settings.routing.areas(),
+        },
+    )?;
+    Ok((status, page).into_response())
+}
+
+/// `POST /new`: records the complaint through the case core and opens its page.
+pub async fn new_complaint(
+    State(web): State<Web>,
+    staff: Staff,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let fields = Fields(fields);
+    staff.check_csrf(Some(fields.text("csrf")))?;
+    let app = web.app.acting_as(&staff.account.email);
+    let opened = match taken_complaint(&web, &fields) {
+        Ok(taken) => by_hand::open(&app, &staff.account.name, &taken, web.clock.now())
+            .await
+            .map_err(WebError::from),
+        Err(error) => Err(error),
+    };
+    match opened {
+        Ok(report) => {
+            tracing::info!(reference = %report.reference, "complaint recorded from the web app");
+            if report.letter_queued {
+                web.letters_queued.notify_one();
+            }
+            Ok(
+                Redirect::to(&format!("/cases/{}?done=opened#top", report.reference))
+                    .into_response(),
+            )
+        }
+        Err(WebError::Case(error)) if !matches!(error, CaseError::Store(_)) => draw_new(
+            &web,
+            &staff,
+            Some(error.to_string()),
+            &fields,
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(WebError::BadRequest(message)) => draw_new(
+            &web,
+            &staff,
+            Some(message),
+            &fields,
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(other) => Err(other),
+    }
+}
+
+/// The form's complaint, with its time read in the landlord's time zone.
+fn taken_complaint(web: &Web, f: &Fields) -> Result<by_hand::TakenComplaint, WebError> {
+    use chrono::TimeZone;
+    let channel = crate::case::model::Channel::parse(f.text("channel")).ok_or_else(|| {
+        WebError::BadRequest("How it was made: choose phone, letter or in person".into())
+    })?;
+    let local = chrono::NaiveDateTime::parse_from_str(f.text("received"), "%Y-%m-%dT%H:%M")
+        .map_err(|_| {
+            WebError::BadRequest("When the resident made it: enter a date and time".into())
+        })?;
+    let received_at = web
+        .app
+        .rules
+        .calendar
+        .time_zone()
+        .from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .ok_or_else(|| {
+            WebError::BadRequest("When the resident made it: that time does not exist here".into())
+        })?;
+    if received_at > web.clock.now() {
+        return Err(WebError::BadRequest(
+            "When the resident made it: that is in the future".into(),
+        ));
+    }
+    let happened_on =
+        match f.optional("happened") {
+            Some(text) => Some(NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| {
+                WebError::BadRequest("When the matter happened: enter a date".into())
+            })?),
+            None => None,
+        };
+    let text = f.text("text").to_string();
+    Ok(by_hand::TakenComplaint {
+        channel,
+        name: f.text("name").to_string(),
+        email: f.optional("email"),
+        postal_address: f.optional("postal_address"),
+        subject: f
+            .optional("subject")
+            .unwrap_or_else(|| by_hand::title_from(&text)),
+        text,
+        received_at,
+        service_area: f.optional("area"),
+        happened_on,
+    })
+}

@@ -78,6 +78,10 @@ pub fn router(web: Web) -> Router {
             get(pages::attachment),
         )
         .route("/cases/{reference}/{action}", post(forms::act_on_case))
+        .route(
+            "/new",
+            get(forms::new_complaint_page).post(forms::new_complaint),
+        )
         .route("/dashboard", get(pages::dashboard))
         .route("/report", get(pages::report))
         .route("/report.csv", get(pages::report_csv))

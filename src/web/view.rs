@@ -21,6 +21,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("dashboard.html", include_str!("templates/dashboard.html")),
     ("outbox.html", include_str!("templates/outbox.html")),
     ("users.html", include_str!("templates/users.html")),
+    ("new.html", include_str!("templates/new.html")),
     ("resident.html", include_str!("templates/resident.html")),
 ];
 

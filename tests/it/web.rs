@@ -812,3 +812,93 @@ async fn the_original_mail_downloads_as_it_came_and_only_from_its_case() {
         "a message is reached only through its own case"
     );
 }
+
+#[tokio::test]
+async fn a_complaint_taken_by_phone_is_recorded_from_the_browser() {
+    let site = site().await;
+    let cookie = site.sign_in("handler@landlord.test").await;
+    let page = site.get("/new", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("<label for=\"new-received\">"),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+    assert_eq!(
+        site.post("/new", Some(&cookie), &[("name", "Sam")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let future = site
+        .post(
+            "/new",
+            Some(&cookie),
+            &[
+                ("csrf", &csrf),
+                ("channel", "phone"),
+                ("name", "Sam Caller"),
+                ("email", "sam@example.net"),
+                ("text", "The lift has been broken for a month."),
+                ("received", "2027-01-01T10:00"),
+            ],
+        )
+        .await;
+    assert_eq!(future.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        future.body.contains("in the future")
+            && future
+                .body
+                .contains("The lift has been broken for a month."),
+        "refused, with what was typed kept"
+    );
+    let done = site
+        .post(
+            "/new",
+            Some(&cookie),
+            &[
+                ("csrf", &csrf),
+                ("channel", "phone"),
+                ("name", "Sam Caller"),
+                ("email", "sam@example.net"),
+                ("text", "The lift has been broken for a month."),
+                ("received", "2026-11-23T09:30"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let reference = done
+        .location()
+        .trim_start_matches("/cases/")
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let detail = site
+        .world
+        .app
+        .store
+        .case_detail(&reference)
+        .await
+        .expect("the new case");
+    assert_eq!(detail.case.kind.as_str(), "complaint");
+    assert_eq!(detail.case.subject, "The lift has been broken for a month.");
+    assert_eq!(
+        detail.case.received_at,
+        at("2026-11-23T09:30:00Z"),
+        "the clock starts when the resident called (GMT in November)"
+    );
+    assert!(
+        detail
+            .letters
+            .iter()
+            .any(|l| l.kind == "receipt" && l.to_address == "sam@example.net")
+    );
+    assert!(
+        detail
+            .events
+            .iter()
+            .all(|e| e.recorded_by.as_deref() == Some("handler@landlord.test"))
+    );
+}
