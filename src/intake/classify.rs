@@ -73,6 +73,8 @@ pub enum Robot {
     AutoReply,
     MailingList,
     OurOwnMail,
+    /// A sender whose address is a role that never reads replies (no-reply, notifications).
+    NoReplySender,
 }
 
 /// A possible Awaab's Law hazard.
@@ -532,6 +534,7 @@ impl Classifier {
             (Robot::Bounce, self.bounce(mail)),
             (Robot::AutoReply, self.auto_reply(mail)),
             (Robot::MailingList, list_mail(mail)),
+            (Robot::NoReplySender, no_reply_sender(mail)),
         ]
         .into_iter()
         .find(|(_, reasons)| !reasons.is_empty())
@@ -576,8 +579,14 @@ impl Classifier {
                 .rsplit_once('@')
                 .map(|(local, _)| local.to_ascii_lowercase())
                 .unwrap_or_default();
-            if ["mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"]
-                .contains(&local.as_str())
+            if [
+                "mailer-daemon",
+                "postmaster",
+                "post_master",
+                "mail-daemon",
+                "mailerdaemon",
+            ]
+            .contains(&local.as_str())
             {
                 bounce.push(format!("sender {} is a mail system", from.address));
             }
@@ -640,12 +649,81 @@ fn list_mail(mail: &ParsedMail) -> Vec<String> {
     {
         list.push(format!("Precedence: {value}"));
     }
-    for header in ["list-id", "list-unsubscribe"] {
+    // RFC 2369's and RFC 2919's headers, and ezmlm's Mailing-List.
+    for header in [
+        "list-id",
+        "list-unsubscribe",
+        "list-subscribe",
+        "list-help",
+        "list-post",
+        "list-owner",
+        "list-archive",
+        "mailing-list",
+    ] {
         if let Some(value) = mail.header(header) {
             list.push(format!("{header}: {value}"));
         }
     }
+    // fml's X-ML-Name, X-ML-Count, X-MLServer, ...
+    if let Some((name, value)) = mail
+        .headers
+        .iter()
+        .find(|(name, _)| name.starts_with("x-ml-") || name == "x-mlserver")
+    {
+        list.push(format!("{name}: {value} (fml list server)"));
+    }
+    // ezmlm and others deliver with "Delivered-To: mailing list LIST@HOST".
+    if let Some((_, value)) = mail.headers.iter().find(|(name, value)| {
+        name == "delivered-to"
+            && value
+                .trim()
+                .to_ascii_lowercase()
+                .starts_with("mailing list")
+    }) {
+        list.push(format!("Delivered-To: {value}"));
+    }
     list
+}
+
+/// Senders whose address is a role that never reads replies: recorded and routed, never
+/// answered (a letter to them is lost at best, a loop at worst).
+fn no_reply_sender(mail: &ParsedMail) -> Vec<String> {
+    let Some(from) = &mail.from else {
+        return Vec::new();
+    };
+    let local = from
+        .address
+        .rsplit_once('@')
+        .map(|(local, _)| local.to_ascii_lowercase())
+        .unwrap_or_default();
+    let base = local.split(['+', '=']).next().unwrap_or_default();
+    let role = [
+        "no-reply",
+        "noreply",
+        "no_reply",
+        "do-not-reply",
+        "donotreply",
+        "do_not_reply",
+    ]
+    .iter()
+    .any(|r| base.starts_with(r))
+        || [
+            "bounce",
+            "bounces",
+            "notifications",
+            "notification",
+            "mailer",
+            "daemon",
+        ]
+        .contains(&base);
+    if role {
+        vec![format!(
+            "sender {} is a role that never reads replies",
+            from.address
+        )]
+    } else {
+        Vec::new()
+    }
 }
 
 #[cfg(test)]
@@ -933,5 +1011,66 @@ mod tests {
             "away, not happy",
         );
         assert_eq!(classifier().classify(&m, Some(&case)).kind, Kind::Automated);
+    }
+
+    /// Issue 12: robot families that got letters: ezmlm, fml, lists without List-Id, carriers'
+    /// and Japanese providers' error notices, and senders that never read replies.
+    #[test]
+    fn every_robot_family_is_known_for_a_robot() {
+        let c = classifier();
+        for (raw, robot) in [
+            (
+                "From: a@lists.example.net\r\nMailing-List: contact a-help@lists.example.net; run by ezmlm\r\nSubject: [a] repairs",
+                Robot::MailingList,
+            ),
+            (
+                "From: a@lists.example.net\r\nDelivered-To: mailing list a@lists.example.net\r\nSubject: digest",
+                Robot::MailingList,
+            ),
+            (
+                "From: ml@example.jp\r\nX-ML-Name: tenants\r\nX-ML-Count: 120\r\nSubject: (tenants 120) notice",
+                Robot::MailingList,
+            ),
+            (
+                "From: ml@example.jp\r\nX-MLServer: fml [fml 4.0]\r\nSubject: notice",
+                Robot::MailingList,
+            ),
+            (
+                "From: list@example.net\r\nList-Post: <mailto:list@example.net>\r\nSubject: hello",
+                Robot::MailingList,
+            ),
+            (
+                "From: post_master@carrier.example\r\nSubject: Re: my boiler",
+                Robot::Bounce,
+            ),
+            (
+                "From: mailer@docomo.example\r\nSubject: =?utf-8?b?44Oh44O844Or44Ko44Op44O86YCa55+l?=",
+                Robot::Bounce,
+            ),
+            (
+                "From: no-reply@contractor.example\r\nSubject: Job 123 booked",
+                Robot::NoReplySender,
+            ),
+            (
+                "From: DoNotReply@council.example\r\nSubject: Your request",
+                Robot::NoReplySender,
+            ),
+            (
+                "From: notifications@app.example\r\nSubject: Ticket updated",
+                Robot::NoReplySender,
+            ),
+            (
+                "From: bounces+abc=example.org@mail.example\r\nSubject: News",
+                Robot::NoReplySender,
+            ),
+        ] {
+            let mail = parse(
+                format!("{raw}\r\n\r\nI am very unhappy and want to complain.\r\n").as_bytes(),
+            );
+            let found = c.automated(&mail).map(|(r, _)| r);
+            assert_eq!(found, Some(robot), "{raw}");
+        }
+        let person = parse(b"From: Jo Bloggs <jo.bloggs@example.net>\r\nSubject: Leak\r\n\r\nThe roof leaks and I want to complain.\r\n");
+        assert_eq!(c.automated(&person), None, "a person is a person");
     }
 }

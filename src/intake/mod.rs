@@ -136,6 +136,15 @@ async fn handling_for(
         );
     }
     let today = app.rules.calendar.local_date(now);
+    let since = now - chrono::Duration::hours(24);
+    if handling.automatic_replies
+        && app.store.letters_to_since(&sender, since).await? >= AUTOMATIC_LETTERS_A_DAY
+    {
+        handling.automatic_replies = false;
+        handling.attention.push(format!(
+            "{AUTOMATIC_LETTERS_A_DAY} automatic letters went to this sender in the last 24 hours: no more are sent (an unknown robot may be looping with us); answer by hand if it is a person"
+        ));
+    }
     if let Some(contact) = app.store.restriction_for(&sender, today).await? {
         handling.automatic_replies = false;
         handling.attention.push(format!(
@@ -145,6 +154,10 @@ async fn handling_for(
     }
     Ok(handling)
 }
+
+/// At most this many automatic letters go to one address in 24 hours: a robot nobody has
+/// listed cannot loop with us; the rest are recorded and the owner told.
+pub const AUTOMATIC_LETTERS_A_DAY: i64 = 3;
 
 /// Message-IDs of ours quoted anywhere in a raw mail (a bounce quotes the original's headers).
 fn our_message_ids_in(raw: &[u8], domain: &str) -> Vec<String> {

@@ -131,6 +131,20 @@ impl Store {
             .collect()
     }
 
+    /// How many letters have been queued to `address` since `since` (a loop guard).
+    pub async fn letters_to_since(
+        &self,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE LOWER(to_address) = LOWER($1) AND created_at >= $2")
+            .bind(address)
+            .bind(ts(since))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
     /// Letters waiting to be printed and posted, oldest first.
     pub async fn letters_to_post(&self) -> Result<Vec<OutboxRow>, StoreError> {
         let rows = sqlx::query(&format!(

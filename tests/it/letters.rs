@@ -123,3 +123,37 @@ async fn adjustments_give_large_print_or_plain_text_only() {
     let raw = raw_to(&world, "we need more time");
     assert!(!raw.contains("text/html"), "plain text only:\n{raw}");
 }
+
+/// Issue 12: an unknown robot that writes like a person cannot loop with us: at most three
+/// automatic letters to one address in 24 hours; the rest are recorded and flagged for a person.
+#[tokio::test]
+async fn no_more_than_three_automatic_letters_a_day_to_one_address() {
+    let mut world = FakeWorld::new("").await;
+    let t0 = at("2026-11-23T10:00:00Z");
+    for n in 0..5 {
+        let mail = complaint(
+            &world.customer,
+            &world.complaints,
+            &format!("loop-{n}@example.net"),
+            &format!("Complaint number {n}"),
+            "Nobody came to fix it and I want to complain.",
+        );
+        world
+            .mailbox
+            .deliver(&mail, t0 + chrono::Duration::minutes(n));
+        world.pass(t0 + chrono::Duration::minutes(n)).await;
+    }
+    let cases = world.app.store.list_cases(10).await.expect("cases");
+    assert_eq!(cases.len(), 5, "every mail is on record");
+    let receipts = world.sender.to(&world.customer).len();
+    assert_eq!(receipts, 3, "three automatic letters, no more");
+    let flagged = cases
+        .iter()
+        .filter(|c| {
+            c.attention_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("automatic letters went to this sender"))
+        })
+        .count();
+    assert_eq!(flagged, 2, "the rest are flagged for a person");
+}
