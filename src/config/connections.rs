@@ -203,16 +203,22 @@ fn percent_encode(text: &str) -> String {
         .collect()
 }
 
-/// Whether `auth` asks for OAuth2 (`password`, the default, does not).
-fn oauth_wanted(auth: Option<&str>, key: &str) -> Result<bool, ConfigError> {
+/// The token source when `auth` asks for OAuth2 (`password`, the default, does not); an
+/// `[oauth2]` table is then required.
+fn tokens_for(
+    auth: Option<&str>,
+    key: &str,
+    tokens: Option<&std::sync::Arc<crate::tokens::TokenSource>>,
+) -> Result<Option<std::sync::Arc<crate::tokens::TokenSource>>, ConfigError> {
     match auth.unwrap_or("password") {
-        "password" => Ok(false),
-        "oauth2" => Ok(true),
-        other => Err(invalid(
-            key,
-            format!("`{other}`"),
-            "use \"password\" or \"oauth2\"",
-        )),
+        "password" => Ok(None),
+        "oauth2" => tokens.cloned().map(Some).ok_or_else(|| {
+            missing(
+                "oauth2",
+                &format!("{key} = \"oauth2\" needs an [oauth2] table (see README: Microsoft 365 and Google Workspace)"),
+            )
+        }),
+        other => Err(invalid(key, format!("`{other}`"), "use \"password\" or \"oauth2\"")),
     }
 }
 
@@ -269,11 +275,9 @@ pub(super) fn mailbox(
         "the IMAP server, e.g. host = \"imap.example.org\"",
     )?;
     let (host, security) = (server.host, server.security);
-    let login = match oauth_wanted(mailbox.auth.as_deref(), "mailbox.auth")? {
-        true => Login::OAuth2(oauth2.cloned().ok_or_else(|| {
-            missing("oauth2", "mailbox.auth = \"oauth2\" needs an [oauth2] table (see README: Microsoft 365 and Google Workspace)")
-        })?),
-        false => Login::Password(server.password.ok_or_else(|| {
+    let login = match tokens_for(mailbox.auth.as_deref(), "mailbox.auth", oauth2)? {
+        Some(tokens) => Login::OAuth2(tokens),
+        None => Login::Password(server.password.ok_or_else(|| {
             missing(
                 "mailbox.password",
                 "set password = \"...\" or password_file = \"/run/credentials/redress.service/imap\"",
@@ -336,20 +340,17 @@ pub(super) fn smtp(
         "the SMTP submission server, e.g. host = \"smtp.example.org\"",
     )?;
     let (host, security, password) = (server.host, server.security, server.password);
-    let oauth2 = match oauth_wanted(smtp.auth.as_deref(), "smtp.auth")? {
-        true => {
+    let oauth2 = match tokens_for(smtp.auth.as_deref(), "smtp.auth", oauth2)? {
+        Some(tokens) => {
             let user = smtp.username.clone().ok_or_else(|| {
                 missing(
                     "smtp.username",
                     "XOAUTH2 signs in as a user: set the mailbox's address",
                 )
             })?;
-            let tokens = oauth2.cloned().ok_or_else(|| {
-                missing("oauth2", "smtp.auth = \"oauth2\" needs an [oauth2] table")
-            })?;
             Some((user, tokens))
         }
-        false => None,
+        None => None,
     };
     let (username, password) = if oauth2.is_some() {
         (None, None)

@@ -175,6 +175,16 @@ impl Site {
         cookie.split(';').next().unwrap_or_default().to_string()
     }
 
+    /// The site's case, whole, as it stands.
+    async fn detail(&self) -> redress::store::CaseDetail {
+        self.world
+            .app
+            .store
+            .case_detail(&self.reference)
+            .await
+            .expect("detail")
+    }
+
     fn now(&self) -> DateTime<Utc> {
         at("2026-11-23T10:00:00Z")
     }
@@ -283,15 +293,7 @@ async fn a_form_without_its_csrf_token_changes_nothing() {
     let site = site().await;
     let cookie = site.sign_in("handler@landlord.test").await;
     let path = format!("/cases/{}/note", site.reference);
-    let before = site
-        .world
-        .app
-        .store
-        .case_detail(&site.reference)
-        .await
-        .expect("detail")
-        .events
-        .len();
+    let before = site.detail().await.events.len();
     let missing = site.post(&path, Some(&cookie), &[("text", "forged")]).await;
     assert_eq!(missing.status, StatusCode::FORBIDDEN);
     let wrong = site
@@ -302,15 +304,7 @@ async fn a_form_without_its_csrf_token_changes_nothing() {
         )
         .await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
-    let after = site
-        .world
-        .app
-        .store
-        .case_detail(&site.reference)
-        .await
-        .expect("detail")
-        .events
-        .len();
+    let after = site.detail().await.events.len();
     assert_eq!(before, after, "no event was recorded");
     let page = site
         .get(&format!("/cases/{}", site.reference), Some(&cookie))
@@ -414,13 +408,7 @@ async fn an_action_through_the_form_is_the_case_cores_recorded_as_the_account() 
         "{}",
         done.location()
     );
-    let detail = site
-        .world
-        .app
-        .store
-        .case_detail(&site.reference)
-        .await
-        .expect("detail");
+    let detail = site.detail().await;
     let event = detail
         .events
         .iter()
@@ -671,13 +659,7 @@ async fn corrections_through_the_form_are_on_record_with_who_and_why() {
     ];
     let done = site.post(&path, Some(&cookie), &form).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    let detail = site
-        .world
-        .app
-        .store
-        .case_detail(&site.reference)
-        .await
-        .expect("detail");
+    let detail = site.detail().await;
     assert_eq!(detail.case.service_area.as_deref(), Some("Building safety"));
     assert_eq!(
         detail.case.themes,
@@ -754,13 +736,7 @@ async fn a_trusted_proxys_identity_header_signs_in_an_existing_account_only() {
 async fn the_original_mail_downloads_as_it_came_and_only_from_its_case() {
     let site = site().await;
     let cookie = site.sign_in("handler@landlord.test").await;
-    let detail = site
-        .world
-        .app
-        .store
-        .case_detail(&site.reference)
-        .await
-        .expect("detail");
+    let detail = site.detail().await;
     let message = detail
         .messages
         .iter()
