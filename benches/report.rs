@@ -118,10 +118,7 @@ async fn record_case(tx: &mut Tx, n: i64) -> usize {
 
 #[tokio::main]
 async fn main() {
-    let count: i64 = std::env::var("CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let count = common::cases(1_000_000);
     let (_dir, app) = common::bench_app("[report]\nhomes_owned = 250000\n").await;
     let started = Instant::now();
     let batch = 500;

@@ -14,10 +14,7 @@ use redress::store::NewCase;
 
 #[tokio::main]
 async fn main() {
-    let count: i64 = std::env::var("CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let count = common::cases(100_000);
     let (_dir, app) = common::bench_app("[routing]\ncomplaints_manager = \"manager@example.test\"\nmanager = \"head@example.test\"\n").await;
 
     let now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-23T09:00:00Z")

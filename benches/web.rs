@@ -116,10 +116,7 @@ where
 
 #[tokio::main]
 async fn main() {
-    let count: i64 = std::env::var("CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let count = common::cases(100_000);
     let (_dir, app) = common::bench_app("[web]\nlisten = \"127.0.0.1:0\"\n").await;
     let now = DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
         .expect("now")

@@ -22,3 +22,11 @@ pub async fn bench_app(extra: &str) -> (tempfile::TempDir, App) {
         .expect("app");
     (dir, app)
 }
+
+/// How many cases to record: `CASES` from the environment, else `default`.
+pub fn cases(default: i64) -> i64 {
+    std::env::var("CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
