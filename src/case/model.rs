@@ -266,14 +266,17 @@ impl Finding {
 pub enum FindingArea {
     ServiceDelivery,
     ComplaintHandling,
+    /// The whole case (a "no maladministration" determination need not name an area).
+    WholeCase,
 }
 
 impl FindingArea {
-    /// Parses `service-delivery` or `complaint-handling`.
+    /// Parses `service-delivery`, `complaint-handling` or `whole-case`.
     pub fn parse(text: &str) -> Option<FindingArea> {
         match text.trim().to_ascii_lowercase().replace('_', "-").as_str() {
             "service-delivery" => Some(FindingArea::ServiceDelivery),
             "complaint-handling" => Some(FindingArea::ComplaintHandling),
+            "whole-case" => Some(FindingArea::WholeCase),
             _ => None,
         }
     }
@@ -283,6 +286,7 @@ impl FindingArea {
         match self {
             FindingArea::ServiceDelivery => "service_delivery",
             FindingArea::ComplaintHandling => "complaint_handling",
+            FindingArea::WholeCase => "whole_case",
         }
     }
 }

@@ -75,7 +75,7 @@ pub enum CaseCommand {
     Ombudsman {
         reference: String,
         /// no-maladministration, service-failure, maladministration or severe-maladministration.
-        #[arg(long, requires = "area")]
+        #[arg(long)]
         finding: Option<String>,
         /// What the finding is about: service-delivery or complaint-handling.
         #[arg(long, requires = "finding")]
@@ -579,14 +579,23 @@ fn parse_finding(
     finding: Option<String>,
     area: Option<String>,
 ) -> Result<Option<(Finding, FindingArea)>> {
-    let (Some(finding), Some(area)) = (finding, area) else {
+    let Some(finding) = finding else {
         return Ok(None);
     };
     let finding = Finding::parse(&finding).ok_or_else(|| {
         anyhow::anyhow!("--finding `{finding}`: use no-maladministration, service-failure, maladministration or severe-maladministration")
     })?;
-    let area = FindingArea::parse(&area).ok_or_else(|| {
-        anyhow::anyhow!("--area `{area}`: use service-delivery or complaint-handling")
-    })?;
+    // A whole-case "no maladministration" names no area; any other finding must.
+    let area = match (area, finding) {
+        (Some(area), _) => FindingArea::parse(&area).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--area `{area}`: use service-delivery, complaint-handling or whole-case"
+            )
+        })?,
+        (None, Finding::NoMaladministration) => FindingArea::WholeCase,
+        (None, _) => anyhow::bail!(
+            "--area: say what the finding is about (service-delivery or complaint-handling)"
+        ),
+    };
     Ok(Some((finding, area)))
 }

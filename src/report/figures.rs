@@ -296,6 +296,21 @@ fn count_period_events(
     case: &ReportCase,
     period: &Period<'_>,
 ) {
+    let determined_in_period = case
+        .events
+        .iter()
+        .any(|(at, e)| matches!(e, Event::OmbudsmanFinding { .. }) && period.contains(*at));
+    report.ombudsman_determined += i64::from(determined_in_period);
+    let by_end = |at: &DateTime<Utc>| *at <= period.end;
+    let referred = case
+        .events
+        .iter()
+        .any(|(at, e)| matches!(e, Event::OmbudsmanReferral { .. }) && by_end(at));
+    let determined = case
+        .events
+        .iter()
+        .any(|(at, e)| matches!(e, Event::OmbudsmanFinding { .. }) && by_end(at));
+    report.ombudsman_open += i64::from(referred && !determined);
     for (_, event) in case.events.iter().filter(|(at, _)| period.contains(*at)) {
         match event {
             Event::Refused { reason, .. } => {

@@ -68,6 +68,10 @@ pub struct AnnualReport {
     /// Themes of stage 1 complaints: (theme, count), most first.
     pub themes: Vec<(String, i64)>,
     pub ombudsman_referrals: i64,
+    /// Cases the Ombudsman determined in the period (one however many findings it made).
+    pub ombudsman_determined: i64,
+    /// Cases referred to the Ombudsman, by the end of the period, with no determination yet.
+    pub ombudsman_open: i64,
     /// (finding, area, count).
     pub ombudsman_findings: Vec<(String, String, i64)>,
     /// Stage 1 and 2 complaints from customers, and from neighbours and the wider community.
@@ -167,6 +171,8 @@ impl AnnualReport {
             service_requests: 0,
             themes: Vec::new(),
             ombudsman_referrals: 0,
+            ombudsman_determined: 0,
+            ombudsman_open: 0,
             ombudsman_findings: Vec::new(),
             from_customers: 0,
             from_community: 0,

@@ -249,9 +249,10 @@ pub fn markdown(r: &AnnualReport) -> String {
     for (period, n) in &r.trend {
         md.push_str(&format!("| {period} | {n} |\n"));
     }
-    md.push_str(
-        "\n## Housing Ombudsman determinations\n\n| Finding | About | Count |\n|---|---|---|\n",
-    );
+    md.push_str(&format!(
+        "\n## Housing Ombudsman determinations\n\nCases determined in the period: {}. Cases still with the Ombudsman at its end: {}.\n\n| Finding | About | Count |\n|---|---|---|\n",
+        r.ombudsman_determined, r.ombudsman_open
+    ));
     for (finding, area, n) in &r.ombudsman_findings {
         md.push_str(&format!(
             "| {} | {} | {n} |\n",

@@ -622,3 +622,104 @@ async fn who_complained_counts_only_what_came_in_the_period() {
         "no config hints in a published page: {md}"
     );
 }
+
+/// Issue 13: the Ombudsman's figures: cases determined (one however many findings), findings by
+/// kind and area, a whole-case "no maladministration" without a forced area, and cases still
+/// with the Ombudsman at the period's end.
+#[tokio::test]
+async fn ombudsman_cases_determined_and_still_open_are_counted() {
+    use redress::case::actions;
+    use redress::case::model::{Finding, FindingArea};
+    let mut world = crate::support::fakes::FakeWorld::new("").await;
+    let mut references = Vec::new();
+    for n in 0..3 {
+        let at_n = at("2026-05-01T10:00:00Z") + chrono::Duration::days(n);
+        let from = format!("om{n}.{}", world.customer);
+        let mail = complaint(
+            &from,
+            &world.complaints,
+            &format!("om-{n}@example.net"),
+            &format!("Matter {n}"),
+            "It was never put right; I want to complain.",
+        );
+        world.mailbox.deliver(&mail, at_n);
+        world.pass(at_n).await;
+        references.push(
+            world.app.store.list_cases(1).await.expect("cases")[0]
+                .reference
+                .clone(),
+        );
+    }
+    let app = &world.app;
+    let when = at("2026-09-01T10:00:00Z");
+    for reference in &references {
+        actions::ombudsman(app, reference, "Jo", None, "Referred", when)
+            .await
+            .expect("referred");
+    }
+    // The first: two findings on one determination; the second: no maladministration, whole case.
+    let later = at("2027-01-10T10:00:00Z");
+    actions::ombudsman(
+        app,
+        &references[0],
+        "Jo",
+        Some((Finding::Maladministration, FindingArea::ComplaintHandling)),
+        "",
+        later,
+    )
+    .await
+    .expect("finding");
+    actions::ombudsman(
+        app,
+        &references[0],
+        "Jo",
+        Some((Finding::ServiceFailure, FindingArea::ServiceDelivery)),
+        "",
+        later,
+    )
+    .await
+    .expect("finding");
+    actions::ombudsman(
+        app,
+        &references[1],
+        "Jo",
+        Some((Finding::NoMaladministration, FindingArea::WholeCase)),
+        "",
+        later,
+    )
+    .await
+    .expect("finding");
+    let report = redress::report::figures::build(
+        app,
+        chrono::NaiveDate::from_ymd_opt(2026, 4, 1).expect("date"),
+        chrono::NaiveDate::from_ymd_opt(2027, 3, 31).expect("date"),
+        at("2027-04-02T10:00:00Z"),
+    )
+    .await
+    .expect("report");
+    assert_eq!(report.ombudsman_referrals, 3);
+    assert_eq!(
+        report.ombudsman_determined, 2,
+        "two cases, however many findings"
+    );
+    assert_eq!(
+        report.ombudsman_open, 1,
+        "the third is still with the Ombudsman"
+    );
+    assert!(
+        report.ombudsman_findings.contains(&(
+            "no_maladministration".into(),
+            "whole_case".into(),
+            1
+        )),
+        "{:?}",
+        report.ombudsman_findings
+    );
+    let md = redress::report::render::markdown(&report);
+    assert!(
+        md.contains(
+            "Cases determined in the period: 2. Cases still with the Ombudsman at its end: 1."
+        ),
+        "{md}"
+    );
+}

@@ -423,6 +423,23 @@ async fn ombudsman_findings_are_recorded() {
         "--area",
         "complaint-handling",
     ]));
+    // A "no maladministration" on the whole case names no area; any other finding must.
+    ok(&env.redress(&[
+        "case",
+        "ombudsman",
+        &reference,
+        "--finding",
+        "no-maladministration",
+    ]));
+    let no_area = env.redress(&[
+        "case",
+        "ombudsman",
+        &reference,
+        "--finding",
+        "service-failure",
+    ]);
+    assert!(!no_area.status.success());
+    assert!(String::from_utf8_lossy(&no_area.stderr).contains("--area"));
     let bad = env.redress(&[
         "case",
         "ombudsman",
@@ -462,7 +479,8 @@ async fn ombudsman_findings_are_recorded() {
             (
                 "maladministration".to_string(),
                 "complaint_handling".to_string()
-            )
+            ),
+            ("no_maladministration".to_string(), "whole_case".to_string())
         ]
     );
     assert!(
