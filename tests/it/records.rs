@@ -5,7 +5,7 @@
 
 use std::io::Read;
 
-use chrono::{Duration, NaiveDate};
+use chrono::Duration;
 use redress::case::actions::{self, Response};
 use redress::case::model::Outcome;
 use redress::records;
@@ -71,14 +71,7 @@ async fn closed_complaint(
 }
 
 async fn year_report(world: &FakeWorld) -> String {
-    let report = redress::report::figures::build(
-        &world.app,
-        NaiveDate::from_ymd_opt(2019, 4, 1).expect("date"),
-        NaiveDate::from_ymd_opt(2020, 3, 31).expect("date"),
-        at("2026-11-23T10:00:00Z"),
-    )
-    .await
-    .expect("report");
+    let report = financial_year(&world.app, 2019, "2026-11-23T10:00:00Z").await;
     serde_json::to_string_pretty(&report).expect("json")
 }
 

@@ -467,7 +467,7 @@ async fn the_report_counts_what_happened_not_what_is_now() {
 /// complaint received in March and answered in April belongs to the next year's responses.
 #[tokio::test]
 async fn a_closed_years_figures_stay_the_same_when_the_report_is_run_again() {
-    use redress::case::actions::{self, Response};
+    use redress::case::actions;
     let mut world = crate::support::fakes::FakeWorld::new("").await;
     let received = at("2026-03-20T10:00:00Z");
     let mail = complaint(
@@ -493,34 +493,13 @@ async fn a_closed_years_figures_stay_the_same_when_the_report_is_run_again() {
     )
     .await
     .expect("acknowledged");
-    let response = Response {
-        definition: None,
-        outcome: Some(redress::case::model::Outcome::Upheld),
-        reasons: "We did not repair it".into(),
-        remedy: "Repaired".into(),
-        actions: Vec::new(),
-        no_outstanding_actions: true,
-    };
+    let response = complete_response(redress::case::model::Outcome::Upheld);
     actions::respond(&world.app, &reference, "Jo", &response, answered)
         .await
         .expect("answered in April");
-    let year = |now: &str| {
-        let app = &world.app;
-        let now = at(now);
-        async move {
-            let report = redress::report::figures::build(
-                app,
-                chrono::NaiveDate::from_ymd_opt(2025, 4, 1).expect("date"),
-                chrono::NaiveDate::from_ymd_opt(2026, 3, 31).expect("date"),
-                now,
-            )
-            .await
-            .expect("report");
-            serde_json::to_value(&report).expect("json")
-        }
-    };
-    let on_1_april = year("2026-04-01T09:00:00Z").await;
-    let on_1_august = year("2026-08-01T09:00:00Z").await;
+    let json = |report| serde_json::to_value(&report).expect("json");
+    let on_1_april = json(financial_year(&world.app, 2025, "2026-04-01T09:00:00Z").await);
+    let on_1_august = json(financial_year(&world.app, 2025, "2026-08-01T09:00:00Z").await);
     assert_eq!(
         on_1_april["stage1"], on_1_august["stage1"],
         "the closed year's stage 1 figures moved"
@@ -537,7 +516,7 @@ async fn a_closed_years_figures_stay_the_same_when_the_report_is_run_again() {
 /// service area is "not yet assigned", never "(not set)".
 #[tokio::test]
 async fn who_complained_counts_only_what_came_in_the_period() {
-    use redress::case::actions::{self, Response};
+    use redress::case::actions;
     let mut world = crate::support::fakes::FakeWorld::new("").await;
     let received = at("2025-06-02T10:00:00Z");
     let mail = complaint(
@@ -552,14 +531,7 @@ async fn who_complained_counts_only_what_came_in_the_period() {
     let reference = world.app.store.list_cases(1).await.expect("cases")[0]
         .reference
         .clone();
-    let response = Response {
-        definition: Some("d".into()),
-        outcome: Some(redress::case::model::Outcome::NotUpheld),
-        reasons: "r".into(),
-        remedy: "none".into(),
-        actions: Vec::new(),
-        no_outstanding_actions: true,
-    };
+    let response = complete_response(redress::case::model::Outcome::NotUpheld);
     actions::respond(
         &world.app,
         &reference,
@@ -589,24 +561,13 @@ async fn who_complained_counts_only_what_came_in_the_period() {
     )
     .await
     .expect("note");
-    let report = |from: (i32, u32, u32), to: (i32, u32, u32)| {
-        let app = &world.app;
-        async move {
-            let d = |(y, m, day): (i32, u32, u32)| {
-                chrono::NaiveDate::from_ymd_opt(y, m, day).expect("date")
-            };
-            redress::report::figures::build(app, d(from), d(to), at("2026-11-23T10:00:00Z"))
-                .await
-                .expect("report")
-        }
-    };
-    let this_year = report((2026, 4, 1), (2027, 3, 31)).await;
+    let this_year = financial_year(&world.app, 2026, "2026-11-23T10:00:00Z").await;
     assert_eq!(
         (this_year.from_customers, this_year.from_community),
         (0, 0),
         "nothing came in this year"
     );
-    let last_year = report((2025, 4, 1), (2026, 3, 31)).await;
+    let last_year = financial_year(&world.app, 2025, "2026-11-23T10:00:00Z").await;
     assert_eq!(last_year.from_customers, 1);
     let areas: Vec<&str> = last_year
         .stage1_by_area
@@ -659,44 +620,27 @@ async fn ombudsman_cases_determined_and_still_open_are_counted() {
     }
     // The first: two findings on one determination; the second: no maladministration, whole case.
     let later = at("2027-01-10T10:00:00Z");
-    actions::ombudsman(
-        app,
-        &references[0],
-        "Jo",
-        Some((Finding::Maladministration, FindingArea::ComplaintHandling)),
-        "",
-        later,
-    )
-    .await
-    .expect("finding");
-    actions::ombudsman(
-        app,
-        &references[0],
-        "Jo",
-        Some((Finding::ServiceFailure, FindingArea::ServiceDelivery)),
-        "",
-        later,
-    )
-    .await
-    .expect("finding");
-    actions::ombudsman(
-        app,
-        &references[1],
-        "Jo",
-        Some((Finding::NoMaladministration, FindingArea::WholeCase)),
-        "",
-        later,
-    )
-    .await
-    .expect("finding");
-    let report = redress::report::figures::build(
-        app,
-        chrono::NaiveDate::from_ymd_opt(2026, 4, 1).expect("date"),
-        chrono::NaiveDate::from_ymd_opt(2027, 3, 31).expect("date"),
-        at("2027-04-02T10:00:00Z"),
-    )
-    .await
-    .expect("report");
+    for (case, finding, area) in [
+        (
+            0,
+            Finding::Maladministration,
+            FindingArea::ComplaintHandling,
+        ),
+        (0, Finding::ServiceFailure, FindingArea::ServiceDelivery),
+        (1, Finding::NoMaladministration, FindingArea::WholeCase),
+    ] {
+        actions::ombudsman(
+            app,
+            &references[case],
+            "Jo",
+            Some((finding, area)),
+            "",
+            later,
+        )
+        .await
+        .expect("finding");
+    }
+    let report = financial_year(app, 2026, "2027-04-02T10:00:00Z").await;
     assert_eq!(report.ombudsman_referrals, 3);
     assert_eq!(
         report.ombudsman_determined, 2,

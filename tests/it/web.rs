@@ -43,6 +43,24 @@ impl Got {
             .unwrap_or("")
     }
 
+    /// The Set-Cookie header, whole (with its attributes).
+    fn set_cookie(&self) -> String {
+        self.headers
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .expect("a Set-Cookie header")
+            .to_string()
+    }
+
+    /// The session cookie to send back: name=value, without its attributes.
+    fn cookie(&self) -> String {
+        self.set_cookie()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// The CSRF token in the page's forms.
     fn csrf(&self) -> String {
         let start = self
@@ -160,19 +178,14 @@ impl Site {
             )
             .await;
         assert_eq!(got.status, StatusCode::SEE_OTHER, "{}", got.body);
-        let cookie = got
-            .headers
-            .get(header::SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .expect("cookie")
-            .to_string();
+        let cookie = got.set_cookie();
         assert!(
             cookie.contains("HttpOnly")
                 && cookie.contains("SameSite=Strict")
                 && cookie.contains("Secure"),
             "{cookie}"
         );
-        cookie.split(';').next().unwrap_or_default().to_string()
+        got.cookie()
     }
 
     /// The site's case, whole, as it stands.
@@ -435,14 +448,7 @@ async fn an_action_through_the_form_is_the_case_cores_recorded_as_the_account() 
 async fn only_a_manager_answers_stage_2() {
     let site = site().await;
     let app = &site.world.app;
-    let response = redress::case::actions::Response {
-        definition: Some("A leak".into()),
-        outcome: Some(redress::case::model::Outcome::Upheld),
-        reasons: "We found the leak".into(),
-        remedy: "Repaired".into(),
-        actions: Vec::new(),
-        no_outstanding_actions: true,
-    };
+    let response = complete_response(redress::case::model::Outcome::Upheld);
     redress::case::actions::respond(app, &site.reference, "Stage One", &response, site.now())
         .await
         .expect("stage 1");
@@ -697,15 +703,7 @@ async fn a_trusted_proxys_identity_header_signs_in_an_existing_account_only() {
         .await;
     assert_eq!(got.status, StatusCode::SEE_OTHER);
     assert_eq!(got.location(), "/cases");
-    let cookie = got
-        .headers
-        .get(header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .expect("cookie")
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let cookie = got.cookie();
     assert!(
         site.get("/dashboard", Some(&cookie))
             .await

@@ -370,6 +370,29 @@ pub fn at(text: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// The published figures for the financial year from 1 April `year`, as the record stood at `now`.
+pub async fn financial_year(app: &App, year: i32, now: &str) -> redress::report::AnnualReport {
+    let from = chrono::NaiveDate::from_ymd_opt(year, 4, 1).expect("date");
+    let to = chrono::NaiveDate::from_ymd_opt(year + 1, 3, 31).expect("date");
+    redress::report::figures::build(app, from, to, at(now))
+        .await
+        .expect("report")
+}
+
+/// A stage response with every element the Code requires and nothing outstanding.
+pub fn complete_response(
+    outcome: redress::case::model::Outcome,
+) -> redress::case::actions::Response {
+    redress::case::actions::Response {
+        definition: Some("The complaint as the acknowledgement defined it".into()),
+        outcome: Some(outcome),
+        reasons: "Our reasons for the decision".into(),
+        remedy: "The remedy offered".into(),
+        actions: Vec::new(),
+        no_outstanding_actions: true,
+    }
+}
+
 /// A fresh PostgreSQL database for one test, on the server named by `REDRESS_TEST_POSTGRES`
 /// (default: trust auth on 127.0.0.1:5432). `.ci/run` makes sure one is running.
 pub async fn postgres_database() -> String {
