@@ -38,7 +38,13 @@ async fn main() {
         .await
         .expect("imap");
     client.select_watched().await.expect("select");
-    let uids = client.waiting_uids().await.expect("search");
+    let uids: Vec<u32> = client
+        .waiting()
+        .await
+        .expect("search")
+        .iter()
+        .map(|w| w.uid)
+        .collect();
     let mut bytes = 0;
     for batch in uids.chunks(100) {
         bytes += client

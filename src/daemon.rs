@@ -15,13 +15,17 @@ use tokio::sync::{Notify, broadcast};
 use chrono::{DateTime, Utc};
 
 use crate::app::App;
+use crate::case::CaseError;
 use crate::case::apply::{QueueError, object, queue};
+use crate::case::from_mail::TooLarge;
 use crate::case::plan::{IfUnwritten, Outgoing};
 use crate::clock::Clock;
 use crate::deliver::outbox::{EmailSender, drain, drain_until};
 use crate::deliver::scheduler::{self, SchedulerReport};
-use crate::intake::mailbox::{Mailbox, MailboxClient, MailboxError, WaitOutcome};
-use crate::intake::{IngestOutcome, MailSource, ingest};
+use crate::intake::mailbox::{
+    FetchedMail, Mailbox, MailboxClient, MailboxError, WaitOutcome, Waiting,
+};
+use crate::intake::{IngestOutcome, MailSource, ingest, ingest_too_large};
 use crate::store::StoreError;
 use crate::store::health::Component;
 
@@ -51,15 +55,52 @@ pub struct PassReport {
     pub failed: usize,
     /// Of those, mails that failed three passes: moved to the quarantine folder, a person told.
     pub quarantined: usize,
+    /// Mails over `mailbox.max_message_size`: recorded by their header, moved to the
+    /// quarantine folder for a person, the sender told.
+    pub too_large: usize,
 }
 
 /// After this many failed passes a mail is moved to the quarantine folder.
 pub const QUARANTINE_AFTER: i64 = 3;
 
-/// How many messages are fetched per IMAP command.
+/// How many messages are fetched per IMAP command at most.
 const FETCH_BATCH: usize = 100;
 
-/// Ingests everything waiting in the watched folder and moves what was recorded to the processed folder.
+/// How many bytes (as the server counts them) one IMAP fetch asks for at most: memory stays
+/// bounded by this or by the one larger mail fetched alone, whatever waits in the mailbox.
+pub const FETCH_BYTES: u64 = 10_000_000;
+
+/// Splits the waiting mail into fetches of at most `max_count` mails and `max_bytes` bytes; a
+/// mail larger than `max_bytes` is fetched on its own. Order is kept.
+pub fn fetch_batches(waiting: &[Waiting], max_count: usize, max_bytes: u64) -> Vec<Vec<u32>> {
+    let mut batches: Vec<Vec<u32>> = Vec::new();
+    let mut bytes = 0;
+    for mail in waiting {
+        let fits = batches
+            .last()
+            .is_some_and(|batch| batch.len() < max_count && bytes + mail.size <= max_bytes);
+        if fits {
+            bytes += mail.size;
+        } else {
+            batches.push(Vec::new());
+            bytes = mail.size;
+        }
+        if let Some(batch) = batches.last_mut() {
+            batch.push(mail.uid);
+        }
+    }
+    batches
+}
+
+/// What became of one mail this pass.
+enum Taken {
+    Recorded,
+    /// Not recorded; `true` when it failed too often and goes to the quarantine folder.
+    Failed(bool),
+}
+
+/// Ingests everything waiting in the watched folder and moves what was recorded to the processed
+/// folder; a mail over `mailbox.max_message_size` is recorded by its header and set aside.
 pub async fn ingest_pass(
     app: &App,
     client: &mut impl Mailbox,
@@ -72,47 +113,67 @@ pub async fn ingest_pass(
     {
         tracing::warn!(folder = %settings.folder, old = known, new = uidvalidity, "UIDVALIDITY changed: every waiting mail is checked against the record by Message-ID and content");
     }
-    let uids = client.waiting_uids().await?;
+    let (whole, too_large): (Vec<Waiting>, Vec<Waiting>) = client
+        .waiting()
+        .await?
+        .into_iter()
+        .partition(|w| w.size <= settings.max_message_size);
     let mut report = PassReport::default();
+    let source = |mail: &FetchedMail| MailSource {
+        mailbox: settings.folder.clone(),
+        uidvalidity,
+        uid: mail.uid,
+        internal_date: mail.internal_date,
+    };
+    if !too_large.is_empty() {
+        let uids: Vec<u32> = too_large.iter().map(|w| w.uid).collect();
+        let mut set_aside = Vec::new();
+        for header in client.fetch_headers(&uids).await? {
+            report.fetched += 1;
+            let size = too_large
+                .iter()
+                .find(|w| w.uid == header.uid)
+                .map_or(0, |w| w.size);
+            let taken = TooLarge {
+                size,
+                limit: settings.max_message_size,
+                folder: settings.quarantine_folder.clone(),
+            };
+            let source = source(&header);
+            let outcome =
+                ingest_too_large(app, &header.raw, taken, Some(&source), clock.now()).await;
+            match take(app, outcome, &source, &mut report, clock).await {
+                Taken::Recorded => {
+                    report.too_large += 1;
+                    set_aside.push(header.uid);
+                }
+                Taken::Failed(quarantine) => {
+                    if quarantine {
+                        set_aside.push(header.uid);
+                        report.quarantined += 1;
+                    }
+                }
+            }
+        }
+        client.quarantine(&set_aside).await?;
+    }
     let mut highest = 0;
-    for batch in uids.chunks(FETCH_BATCH) {
-        let mails = client.fetch(batch).await?;
+    for batch in fetch_batches(&whole, FETCH_BATCH, FETCH_BYTES) {
+        let mails = client.fetch(&batch).await?;
         report.fetched += mails.len();
         let mut recorded = Vec::with_capacity(mails.len());
         let mut quarantine = Vec::new();
         for mail in mails {
-            let source = MailSource {
-                mailbox: settings.folder.clone(),
-                uidvalidity,
-                uid: mail.uid,
-                internal_date: mail.internal_date,
-            };
-            match ingest(app, &mail.raw, Some(&source), clock.now()).await {
-                Ok(outcome) => {
-                    log_outcome(mail.uid, &outcome);
-                    match &outcome {
-                        IngestOutcome::Duplicate { .. } => report.duplicates += 1,
-                        IngestOutcome::NewCase {
-                            needs_attention, ..
-                        } => {
-                            report.new_cases += 1;
-                            if *needs_attention {
-                                report.needs_attention += 1;
-                            }
-                        }
-                        IngestOutcome::AddedToCase { .. } => report.added_to_cases += 1,
-                        IngestOutcome::RecordedWithoutCase { .. } => report.without_case += 1,
-                    }
+            let source = source(&mail);
+            let outcome = ingest(app, &mail.raw, Some(&source), clock.now()).await;
+            drop(mail.raw);
+            match take(app, outcome, &source, &mut report, clock).await {
+                Taken::Recorded => {
                     recorded.push(mail.uid);
                     highest = highest.max(mail.uid);
                 }
-                Err(error) => {
-                    report.failed += 1;
-                    tracing::error!(uid = mail.uid, %error, "mail not recorded; it stays in the mailbox and is retried");
-                    if give_up(app, &source, &error.to_string(), clock.now()).await {
-                        quarantine.push(mail.uid);
-                    }
-                }
+                Taken::Failed(true) => quarantine.push(mail.uid),
+                Taken::Failed(false) => {}
             }
         }
         client.move_to_processed(&recorded).await?;
@@ -125,6 +186,40 @@ pub async fn ingest_pass(
             .await?;
     }
     Ok(report)
+}
+
+/// Counts and logs what recording one mail did; on failure, whether it is given up on.
+async fn take(
+    app: &App,
+    outcome: Result<IngestOutcome, CaseError>,
+    source: &MailSource,
+    report: &mut PassReport,
+    clock: &Clock,
+) -> Taken {
+    match outcome {
+        Ok(outcome) => {
+            log_outcome(source.uid, &outcome);
+            match &outcome {
+                IngestOutcome::Duplicate { .. } => report.duplicates += 1,
+                IngestOutcome::NewCase {
+                    needs_attention, ..
+                } => {
+                    report.new_cases += 1;
+                    if *needs_attention {
+                        report.needs_attention += 1;
+                    }
+                }
+                IngestOutcome::AddedToCase { .. } => report.added_to_cases += 1,
+                IngestOutcome::RecordedWithoutCase { .. } => report.without_case += 1,
+            }
+            Taken::Recorded
+        }
+        Err(error) => {
+            report.failed += 1;
+            tracing::error!(uid = source.uid, %error, "mail not recorded; it stays in the mailbox and is retried");
+            Taken::Failed(give_up(app, source, &error.to_string(), clock.now()).await)
+        }
+    }
 }
 
 /// Counts a failed attempt to record a mail; after the third, tells the complaints manager and
@@ -557,6 +652,29 @@ async fn send_letters<S: EmailSender>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 14 (2): fetches are bounded by bytes as well as count; a mail larger than the
+    /// budget goes alone, and order is kept.
+    #[test]
+    fn fetches_are_batched_by_bytes_and_a_large_mail_goes_alone() {
+        let waiting = |sizes: &[u64]| -> Vec<Waiting> {
+            sizes
+                .iter()
+                .zip(1..)
+                .map(|(&size, uid)| Waiting { uid, size })
+                .collect()
+        };
+        let mb = 1_000_000;
+        assert_eq!(
+            fetch_batches(&waiting(&[mb, 30 * mb, 2 * mb, 8 * mb, mb]), 100, 10 * mb),
+            vec![vec![1], vec![2], vec![3, 4], vec![5]]
+        );
+        assert_eq!(
+            fetch_batches(&waiting(&[10, 10, 10]), 2, 10 * mb),
+            vec![vec![1, 2], vec![3]]
+        );
+        assert!(fetch_batches(&[], 100, mb).is_empty());
+    }
 
     #[test]
     fn reconnect_backoff_grows_to_five_minutes() {

@@ -26,6 +26,36 @@ pub struct Handling {
     pub point_of_contact: Option<String>,
     /// Why a person must look.
     pub attention: Vec<String>,
+    /// The mail was over `mailbox.max_message_size`: only its header is on record.
+    pub too_large: Option<TooLarge>,
+}
+
+/// A mail too large to take whole: what it was, the limit, and where it was put for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooLarge {
+    /// Its size as the server counts it, in bytes.
+    pub size: u64,
+    /// `mailbox.max_message_size`.
+    pub limit: u64,
+    /// The folder it was moved to.
+    pub folder: String,
+}
+
+impl TooLarge {
+    /// Megabytes as a person reads them (one decimal place).
+    pub fn megabytes(bytes: u64) -> String {
+        format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+    }
+
+    /// Why a person must look, for the record and the owner's notice.
+    pub fn reason(&self) -> String {
+        format!(
+            "the mail was {}, over the {} this mailbox takes (mailbox.max_message_size): only its header is on record; the whole mail is in the {} folder",
+            Self::megabytes(self.size),
+            Self::megabytes(self.limit),
+            self.folder
+        )
+    }
 }
 
 /// A mail recorded in the store, with everything intake found out about it.
@@ -53,6 +83,53 @@ pub enum MailPlan {
 
 /// Decides what a recorded mail does.
 pub fn plan(rules: &Rules, arrival: &Arrival<'_>) -> MailPlan {
+    match plan_by_kind(rules, arrival) {
+        MailPlan::Case { mut plan, kind } => {
+            too_large(&mut plan, rules, arrival);
+            MailPlan::Case { plan, kind }
+        }
+        MailPlan::NoCase => MailPlan::NoCase,
+    }
+}
+
+/// A mail too large to take whole: a person is asked to look (a new case carries the reason
+/// already) and the sender, if they may be answered, is told what happened and what to do.
+fn too_large(plan: &mut Plan, rules: &Rules, arrival: &Arrival<'_>) {
+    let Some(too_large) = &arrival.handling.too_large else {
+        return;
+    };
+    if matches!(plan.target, Target::Existing(_)) {
+        plan.then(Step::Flag(too_large.reason()));
+    }
+    let mail = arrival.mail;
+    let Some(to) = mail.reply_address() else {
+        return;
+    };
+    if !arrival.handling.automatic_replies || arrival.decision.kind == Kind::Automated {
+        return;
+    }
+    let org = &rules.settings.organisation;
+    let context = object(json!({
+        "customer_name": mail.from.as_ref().and_then(|f| f.name.as_deref()).unwrap_or("customer"),
+        "original_subject": mail.subject,
+        "received_date": rules.letter_date(arrival.received_at),
+        "size": TooLarge::megabytes(too_large.size),
+        "limit": TooLarge::megabytes(too_large.limit),
+        "organisation_name": org.name,
+        "complaints_address": org.complaints_address,
+    }));
+    plan.then(Step::Letter(Outgoing::to_customer(
+        "too_large",
+        Recipient::Email(to.address.clone()),
+        context,
+        &format!(":{}", arrival.message_row),
+        thread_to(mail),
+        IfUnwritten::Flag,
+    )));
+}
+
+/// What a recorded mail does, by what it is and whether it is about a case on record.
+fn plan_by_kind(rules: &Rules, arrival: &Arrival<'_>) -> MailPlan {
     let kind = arrival.decision.kind;
     let Some(case_id) = arrival.known.map(|state| state.case.id) else {
         return match kind {

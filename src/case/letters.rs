@@ -93,6 +93,13 @@ const TEMPLATES: &[(&str, &[Required])] = &[
     ),
     ("feedback", &[req("reference", "the case reference", true)]),
     (
+        "too_large",
+        &[
+            req("reference", "the case reference", true),
+            req("limit", "the largest mail we take", false),
+        ],
+    ),
+    (
         "service_request",
         &[
             req("reference", "the case reference", true),
@@ -584,6 +591,8 @@ fn sample_context() -> BTreeMap<String, Value> {
         ("action", "Replace the boiler (Repairs team)"),
         ("adjustments", "Large print"),
         ("folder", "Quarantine"),
+        ("size", "63.2 MB"),
+        ("limit", "50.0 MB"),
         ("attempts", "3"),
         ("received", "Monday 23 November 2026 10:00"),
         ("error", "database error"),

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Base, ConfigError, address_of, invalid, missing, parse_duration, required};
+use super::{
+    Base, ConfigError, address_of, invalid, missing, parse_duration, parse_size, required,
+};
 
 /// A password or other secret: never printed. One kept in a file (`password_file`, e.g. a
 /// systemd credential) is read only when it is needed, so a command that does not connect to
@@ -83,8 +85,12 @@ pub struct MailboxSettings {
     pub login: Login,
     pub folder: String,
     pub processed_folder: String,
-    /// Where a mail that could not be recorded after three passes is moved for a person.
+    /// Where a mail that could not be recorded after three passes, or one over
+    /// `max_message_size`, is moved for a person.
     pub quarantine_folder: String,
+    /// The largest mail taken whole, in bytes (as the server counts it, RFC822.SIZE); a larger
+    /// one is recorded by its headers and a note, and the sender told.
+    pub max_message_size: u64,
     pub poll_interval: Duration,
     /// How long one IDLE lasts before it is re-issued (servers drop it after 30 minutes).
     pub idle_timeout: Duration,
@@ -127,6 +133,7 @@ pub(super) struct RawMailbox {
     folder: Option<String>,
     processed_folder: Option<String>,
     quarantine_folder: Option<String>,
+    max_message_size: Option<String>,
     poll_interval: Option<String>,
     idle_timeout: Option<String>,
     ca_file: Option<PathBuf>,
@@ -315,6 +322,10 @@ pub(super) fn mailbox(
         quarantine_folder: mailbox
             .quarantine_folder
             .unwrap_or_else(|| "Quarantine".into()),
+        max_message_size: parse_size(
+            mailbox.max_message_size.as_deref().unwrap_or("50MB"),
+            "mailbox.max_message_size",
+        )?,
         poll_interval: parse_duration(
             mailbox.poll_interval.as_deref().unwrap_or("60s"),
             "mailbox.poll_interval",

@@ -255,6 +255,31 @@ pub fn parse_duration(text: &str, key: &str) -> Result<Duration, ConfigError> {
     Ok(duration)
 }
 
+/// Parses sizes such as `"50MB"`, `"512KB"` or `"1GB"` (powers of 1,000, as mail servers
+/// state limits) into bytes.
+pub fn parse_size(text: &str, key: &str) -> Result<u64, ConfigError> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let fix = "write a number and a unit, e.g. \"50MB\" or \"512KB\"";
+    let n: u64 = number
+        .parse()
+        .map_err(|_| invalid(key, format!("`{text}` is not a size"), fix))?;
+    let scale = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return Err(invalid(key, format!("`{text}` has an unknown unit"), fix)),
+    };
+    match n.checked_mul(scale) {
+        Some(0) | None => Err(invalid(key, format!("`{text}` is not a usable size"), fix)),
+        Some(bytes) => Ok(bytes),
+    }
+}
+
 /// The bare address in `Name <addr@domain>` or `addr@domain`.
 pub fn address_of(mailbox: &str) -> Option<String> {
     let inner = match (mailbox.rfind('<'), mailbox.rfind('>')) {
@@ -357,6 +382,27 @@ name = "Example Homes"
         );
         let err = Settings::from_toml(&text, Path::new("/")).expect_err("bad duration");
         assert!(err.to_string().contains("`mailbox.poll_interval`"), "{err}");
+    }
+
+    #[test]
+    fn message_sizes_are_read_in_server_units_and_a_bad_one_names_the_key() {
+        let s = Settings::from_toml(GOOD, Path::new("/")).expect("valid");
+        assert_eq!(s.mailbox.max_message_size, 50_000_000, "the default");
+        let text = GOOD.replace(
+            "password = \"hunter2\"",
+            "password = \"x\"\nmax_message_size = \"25 MB\"",
+        );
+        let s = Settings::from_toml(&text, Path::new("/")).expect("valid");
+        assert_eq!(s.mailbox.max_message_size, 25_000_000);
+        let text = GOOD.replace(
+            "password = \"hunter2\"",
+            "password = \"x\"\nmax_message_size = \"huge\"",
+        );
+        let err = Settings::from_toml(&text, Path::new("/")).expect_err("bad size");
+        assert!(
+            err.to_string().contains("`mailbox.max_message_size`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -154,27 +154,66 @@ fn is_trace(name: &str) -> bool {
 /// fields with their folded continuation lines), so a re-delivery by another route is the
 /// same mail.
 pub fn identity_hash(raw: &[u8]) -> String {
+    let (head, body) = split_head(raw);
+    let mut hasher = Sha256::new();
+    for (name, field) in header_fields(head) {
+        if !is_trace(&name) {
+            hasher.update(field);
+        }
+    }
+    hasher.update(body);
+    hex::encode(hasher.finalize())
+}
+
+/// A mail's header (with the line ending that closes its last field) and the rest.
+fn split_head(raw: &[u8]) -> (&[u8], &[u8]) {
     let end = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .map(|p| p + 2)
         .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|p| p + 1))
         .unwrap_or(raw.len());
-    let (head, body) = raw.split_at(end);
-    let mut hasher = Sha256::new();
-    let mut keep = true;
+    raw.split_at(end)
+}
+
+/// Each header field with its name: the whole field, folded lines and all, as it came.
+fn header_fields(head: &[u8]) -> Vec<(String, &[u8])> {
+    let mut fields: Vec<(String, &[u8])> = Vec::new();
+    let mut start = 0;
     for line in head.split_inclusive(|b| *b == b'\n') {
         let continuation = line.first().is_some_and(|b| *b == b' ' || *b == b'\t');
-        if !continuation {
+        if continuation && let Some((_, field)) = fields.last_mut() {
+            *field = &head[start - field.len()..start + line.len()];
+        } else {
             let name = line.split(|b| *b == b':').next().unwrap_or(line);
-            keep = !is_trace(&String::from_utf8_lossy(name));
+            let name = String::from_utf8_lossy(name).trim().to_ascii_lowercase();
+            fields.push((name, line));
         }
-        if keep {
-            hasher.update(line);
+        start += line.len();
+    }
+    fields
+}
+
+/// What is kept of a mail too large to take whole: its own header, but for the fields that
+/// describe a body it no longer has, and `note` as a plain-text body in its place.
+pub fn stand_in(header: &[u8], note: &str) -> Vec<u8> {
+    let (head, _) = split_head(header);
+    let mut raw = Vec::with_capacity(head.len() + note.len() + 128);
+    for (name, field) in header_fields(head) {
+        let describes_body = name.starts_with("content-") || name == "mime-version";
+        if !describes_body && !field.iter().all(u8::is_ascii_whitespace) {
+            raw.extend_from_slice(field);
         }
     }
-    hasher.update(body);
-    hex::encode(hasher.finalize())
+    if !raw.ends_with(b"\n") && !raw.is_empty() {
+        raw.extend_from_slice(b"\r\n");
+    }
+    raw.extend_from_slice(
+        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+    );
+    raw.extend_from_slice(note.as_bytes());
+    raw.extend_from_slice(b"\r\n");
+    raw
 }
 
 /// Strips angle brackets and white space from a Message-ID.
@@ -313,6 +352,27 @@ pub fn parse(raw: &[u8]) -> ParsedMail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 14 (2): what is kept of a mail too large to take reads as the sender's mail (who,
+    /// when, what about, threading) with our note for its body, whatever its own body was.
+    #[test]
+    fn a_stand_in_keeps_the_header_and_replaces_the_body() {
+        let header = b"From: Ms A <a@example.test>\r\nSubject: Photos\r\n of the mould\r\nMessage-ID: <m1@example.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed;\r\n boundary=\"b1\"\r\n\r\n";
+        let raw = stand_in(header, "too large: see the Quarantine folder");
+        let mail = parse(&raw);
+        assert_eq!(mail.subject, "Photos of the mould");
+        assert_eq!(mail.message_id.as_deref(), Some("m1@example.test"));
+        assert_eq!(
+            mail.from.map(|f| f.address).as_deref(),
+            Some("a@example.test")
+        );
+        assert!(
+            mail.text_body.contains("see the Quarantine folder"),
+            "{}",
+            mail.text_body
+        );
+        assert!(!String::from_utf8_lossy(&raw).contains("multipart"));
+    }
 
     /// Issue 14: the same mail delivered again with one more trace header is the same mail.
     #[test]

@@ -16,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use super::progress::{LastProgress, Progress, Stalled, while_moving};
 use crate::config::Login;
 use crate::config::{MailboxSettings, Security};
 use crate::tls::{TlsError, client_config};
@@ -63,6 +64,14 @@ pub enum MailboxError {
     NoGreeting,
     #[error("IMAP server did not answer within {0:?}")]
     Timeout(Duration),
+    #[error("IMAP server stopped sending for {0:?} in the middle of a fetch")]
+    Stalled(Duration),
+}
+
+impl From<Stalled> for MailboxError {
+    fn from(stalled: Stalled) -> Self {
+        MailboxError::Stalled(stalled.0)
+    }
 }
 
 /// The byte stream under an IMAP session: TCP, or TLS over TCP.
@@ -79,6 +88,13 @@ pub struct FetchedMail {
     pub internal_date: Option<DateTime<Utc>>,
 }
 
+/// A message waiting in the watched folder, with its size as the server counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Waiting {
+    pub uid: u32,
+    pub size: u64,
+}
+
 /// What ended a wait for new mail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitOutcome {
@@ -91,6 +107,8 @@ pub enum WaitOutcome {
 /// A logged-in IMAP session on the complaints mailbox.
 pub struct MailboxClient {
     session: Session<BoxedStream>,
+    /// When the connection last delivered a byte: fetches time out by this, not by size.
+    progress: LastProgress,
     settings: MailboxSettings,
     has_idle: bool,
     has_move: bool,
@@ -107,6 +125,10 @@ impl Debug for MailboxClient {
 }
 
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A fetch is given up when the server sends nothing for this long (however long it takes while
+/// bytes keep coming: a large mail behind a slow link is taken, not started again every pass).
+pub const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The longest one IDLE lasts before it is ended to check the server is alive: a server that
 /// froze (its process stopped, the connection half-open, so keepalive sees nothing) is noticed
@@ -187,10 +209,15 @@ where
 pub trait Mailbox: Send {
     /// Selects the watched folder and returns its UIDVALIDITY.
     fn select_watched(&mut self) -> impl Future<Output = Result<u32, MailboxError>> + Send;
-    /// UIDs of every message waiting in the watched folder, oldest first.
-    fn waiting_uids(&mut self) -> impl Future<Output = Result<Vec<u32>, MailboxError>> + Send;
+    /// Every message waiting in the watched folder with its size, oldest first.
+    fn waiting(&mut self) -> impl Future<Output = Result<Vec<Waiting>, MailboxError>> + Send;
     /// Fetches messages by UID with the server's receipt time, without marking them seen.
     fn fetch(
+        &mut self,
+        uids: &[u32],
+    ) -> impl Future<Output = Result<Vec<FetchedMail>, MailboxError>> + Send;
+    /// Fetches only the header of messages (`raw` is the header, up to its blank line).
+    fn fetch_headers(
         &mut self,
         uids: &[u32],
     ) -> impl Future<Output = Result<Vec<FetchedMail>, MailboxError>> + Send;
@@ -211,37 +238,35 @@ impl Mailbox for MailboxClient {
         Ok(mailbox.uid_validity.unwrap_or(0))
     }
 
-    /// UIDs of every message waiting in the selected folder, oldest first.
-    async fn waiting_uids(&mut self) -> Result<Vec<u32>, MailboxError> {
+    /// Every message waiting in the selected folder with its RFC822.SIZE, oldest first.
+    async fn waiting(&mut self) -> Result<Vec<Waiting>, MailboxError> {
         let found = timed(self.session.uid_search("UNDELETED")).await?;
-        let mut uids: Vec<u32> = found.into_iter().collect();
-        uids.sort_unstable();
-        Ok(uids)
+        let uids: Vec<u32> = found.into_iter().collect();
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let stream = timed(self.session.uid_fetch(uid_set(&uids), "(UID RFC822.SIZE)")).await?;
+        let sized: Vec<_> = timed(stream.try_collect::<Vec<_>>()).await?;
+        let mut waiting: Vec<Waiting> = sized
+            .iter()
+            .filter_map(|f| {
+                Some(Waiting {
+                    uid: f.uid?,
+                    size: u64::from(f.size.unwrap_or(0)),
+                })
+            })
+            .collect();
+        waiting.sort_unstable_by_key(|w| w.uid);
+        Ok(waiting)
     }
 
     /// Fetches messages by UID with their INTERNALDATE, without marking them seen.
     async fn fetch(&mut self, uids: &[u32]) -> Result<Vec<FetchedMail>, MailboxError> {
-        if uids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let stream = timed(
-            self.session
-                .uid_fetch(uid_set(uids), "(UID INTERNALDATE BODY.PEEK[])"),
-        )
-        .await?;
-        let fetched: Vec<_> = timed(stream.try_collect::<Vec<_>>()).await?;
-        let mut mails: Vec<FetchedMail> = fetched
-            .iter()
-            .filter_map(|f| {
-                Some(FetchedMail {
-                    uid: f.uid?,
-                    raw: f.body()?.to_vec(),
-                    internal_date: f.internal_date().map(|d| d.with_timezone(&Utc)),
-                })
-            })
-            .collect();
-        mails.sort_by_key(|m| m.uid);
-        Ok(mails)
+        self.fetch_part(uids, "BODY.PEEK[]").await
+    }
+
+    async fn fetch_headers(&mut self, uids: &[u32]) -> Result<Vec<FetchedMail>, MailboxError> {
+        self.fetch_part(uids, "BODY.PEEK[HEADER]").await
     }
 
     /// Moves recorded messages to the processed folder (MOVE, or COPY + delete + expunge).
@@ -257,6 +282,39 @@ impl Mailbox for MailboxClient {
 }
 
 impl MailboxClient {
+    /// Fetches `part` of each message, one message at a time off the wire (each is copied out
+    /// and the server's response dropped before the next), timing out only when it stalls.
+    async fn fetch_part(
+        &mut self,
+        uids: &[u32],
+        part: &str,
+    ) -> Result<Vec<FetchedMail>, MailboxError> {
+        if uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = format!("(UID INTERNALDATE {part})");
+        let session = &mut self.session;
+        let mails = while_moving(&self.progress, STALL_TIMEOUT, async {
+            let mut stream = session.uid_fetch(uid_set(uids), &query).await?;
+            let mut mails = Vec::with_capacity(uids.len());
+            while let Some(fetch) = stream.try_next().await? {
+                let raw = fetch.body().or_else(|| fetch.header());
+                if let (Some(uid), Some(raw)) = (fetch.uid, raw) {
+                    mails.push(FetchedMail {
+                        uid,
+                        raw: raw.to_vec(),
+                        internal_date: fetch.internal_date().map(|d| d.with_timezone(&Utc)),
+                    });
+                }
+            }
+            Ok::<_, MailboxError>(mails)
+        })
+        .await??;
+        let mut mails = mails;
+        mails.sort_by_key(|m| m.uid);
+        Ok(mails)
+    }
+
     /// Removes from `folder` the mails with these Message-IDs (purged cases' copies in the
     /// processed folder); returns how many were removed.
     pub async fn expunge_message_ids(
@@ -401,6 +459,8 @@ impl MailboxClient {
                 tls_wrap(settings, client.into_inner()).await?
             }
         };
+        let progress = LastProgress::default();
+        let stream: BoxedStream = Box::new(Progress::new(stream, progress.clone()));
         let mut client = async_imap::Client::new(stream);
         if settings.security != Security::StartTls {
             greeting(&mut client).await?;
@@ -412,6 +472,7 @@ impl MailboxClient {
         let has_uidplus = caps.has_str("UIDPLUS");
         Ok(MailboxClient {
             session,
+            progress,
             settings: settings.clone(),
             has_idle,
             has_move,
@@ -446,6 +507,7 @@ impl MailboxClient {
     pub async fn wait_for_change(self) -> Result<(MailboxClient, WaitOutcome), MailboxError> {
         let MailboxClient {
             session,
+            progress,
             settings,
             has_idle,
             has_move,
@@ -456,6 +518,7 @@ impl MailboxClient {
             return Ok((
                 MailboxClient {
                     session,
+                    progress,
                     settings,
                     has_idle,
                     has_move,
@@ -486,6 +549,7 @@ impl MailboxClient {
         Ok((
             MailboxClient {
                 session,
+                progress,
                 settings,
                 has_idle,
                 has_move,

@@ -9,6 +9,7 @@
 pub mod classify;
 pub mod mail;
 pub mod mailbox;
+pub mod progress;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -16,11 +17,11 @@ use serde::Serialize;
 use crate::app::App;
 use crate::case::CaseError;
 use crate::case::apply::apply;
-use crate::case::from_mail::{self, Arrival, Handling, MailPlan};
+use crate::case::from_mail::{self, Arrival, Handling, MailPlan, TooLarge};
 use crate::case::model::Event;
 use crate::case::plan::Target;
 use crate::intake::classify::{Decision, Kind, KnownCase, Robot};
-use crate::intake::mail::{ParsedMail, content_hash, identity_hash, parse};
+use crate::intake::mail::{ParsedMail, content_hash, identity_hash, parse, stand_in};
 use crate::store::{CaseRow, CaseState, NewMessage, OutboxRow, StoreError, Tx};
 
 /// Where a mail came from in the mailbox.
@@ -197,6 +198,33 @@ pub async fn ingest(
     source: Option<&MailSource>,
     now: DateTime<Utc>,
 ) -> Result<IngestOutcome, CaseError> {
+    record(app, raw, source, now, None).await
+}
+
+/// Records a mail too large to take whole by its `header` and a note saying what happened to
+/// it; a person is asked to look and the sender told (see [`from_mail`]).
+pub async fn ingest_too_large(
+    app: &App,
+    header: &[u8],
+    too_large: TooLarge,
+    source: Option<&MailSource>,
+    now: DateTime<Utc>,
+) -> Result<IngestOutcome, CaseError> {
+    let note = format!(
+        "[redress: {}. Read it there and record what it says by hand.]",
+        too_large.reason()
+    );
+    let raw = stand_in(header, &note);
+    record(app, &raw, source, now, Some(too_large)).await
+}
+
+async fn record(
+    app: &App,
+    raw: &[u8],
+    source: Option<&MailSource>,
+    now: DateTime<Utc>,
+    too_large: Option<TooLarge>,
+) -> Result<IngestOutcome, CaseError> {
     let mail = parse(raw);
     let sha256 = content_hash(raw);
     let identity = identity_hash(raw);
@@ -217,7 +245,11 @@ pub async fn ingest(
         .rules
         .classifier
         .classify(&mail, known.as_ref().map(|(_, k)| k));
-    let handling = handling_for(app, &mail, &decision, now).await?;
+    let mut handling = handling_for(app, &mail, &decision, now).await?;
+    if let Some(too_large) = too_large {
+        handling.attention.push(too_large.reason());
+        handling.too_large = Some(too_large);
+    }
     let bounced = bounced_letter(app, raw, &decision).await?;
     let mut state = known.map(|(state, _)| state);
     if state.is_none()

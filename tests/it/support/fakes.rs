@@ -11,7 +11,7 @@ use redress::clock::Clock;
 use redress::daemon::{OnceReport, run_once_on};
 use redress::deliver::outbox::{EmailSender, SendError};
 use redress::intake::mail::{ParsedMail, parse};
-use redress::intake::mailbox::{FetchedMail, Mailbox, MailboxError};
+use redress::intake::mailbox::{FetchedMail, Mailbox, MailboxError, Waiting};
 
 use super::{config_text, unique_address};
 
@@ -50,8 +50,15 @@ impl Mailbox for MemoryMailbox {
         Ok(1)
     }
 
-    async fn waiting_uids(&mut self) -> Result<Vec<u32>, MailboxError> {
-        Ok(self.waiting.keys().copied().collect())
+    async fn waiting(&mut self) -> Result<Vec<Waiting>, MailboxError> {
+        Ok(self
+            .waiting
+            .values()
+            .map(|m| Waiting {
+                uid: m.uid,
+                size: m.raw.len() as u64,
+            })
+            .collect())
     }
 
     async fn fetch(&mut self, uids: &[u32]) -> Result<Vec<FetchedMail>, MailboxError> {
@@ -59,6 +66,19 @@ impl Mailbox for MemoryMailbox {
             .iter()
             .filter_map(|uid| self.waiting.get(uid).cloned())
             .collect())
+    }
+
+    async fn fetch_headers(&mut self, uids: &[u32]) -> Result<Vec<FetchedMail>, MailboxError> {
+        let mut mails = self.fetch(uids).await?;
+        for mail in &mut mails {
+            let end = mail
+                .raw
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .map_or(mail.raw.len(), |p| p + 4);
+            mail.raw.truncate(end);
+        }
+        Ok(mails)
     }
 
     async fn move_to_processed(&mut self, uids: &[u32]) -> Result<(), MailboxError> {

@@ -210,6 +210,7 @@ impl TestEnv {
             folder: folder.into(),
             processed_folder: "Processed".into(),
             quarantine_folder: "Quarantine".into(),
+            max_message_size: 50_000_000,
             poll_interval: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(60),
             ca_file: None,
@@ -243,7 +244,13 @@ impl TestEnv {
             .expect("imap");
         client.ensure_folder(folder).await.expect("folder");
         client.select_watched().await.expect("select");
-        let uids = client.waiting_uids().await.expect("search");
+        let uids: Vec<u32> = client
+            .waiting()
+            .await
+            .expect("search")
+            .iter()
+            .map(|w| w.uid)
+            .collect();
         let mails = client.fetch(&uids).await.expect("fetch");
         client.logout().await.expect("logout");
         mails
