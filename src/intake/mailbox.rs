@@ -367,6 +367,22 @@ impl MailboxClient {
     }
 }
 
+/// Whether the server said new mail arrived while we were busy with other commands (a fetch,
+/// a move). It says so once, as an untagged EXISTS or RECENT the IMAP library sets aside; an IDLE
+/// begun after it would wait for the next mail, leaving this one until the liveness cycle ends.
+/// The set-aside responses are drained either way, so the library's bounded queue never fills.
+fn news_while_busy(session: &Session<BoxedStream>) -> bool {
+    use async_imap::types::UnsolicitedResponse;
+    let mut news = false;
+    while let Ok(response) = session.unsolicited_responses.try_recv() {
+        news |= matches!(
+            response,
+            UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+        );
+    }
+    news
+}
+
 /// SASL XOAUTH2's one message: the user and the bearer token.
 struct XOAuth2(String);
 
@@ -513,6 +529,17 @@ impl MailboxClient {
             has_move,
             has_uidplus,
         } = self;
+        if news_while_busy(&session) {
+            let client = MailboxClient {
+                session,
+                progress,
+                settings,
+                has_idle,
+                has_move,
+                has_uidplus,
+            };
+            return Ok((client, WaitOutcome::Changed));
+        }
         if !has_idle {
             tokio::time::sleep(settings.poll_interval).await;
             return Ok((

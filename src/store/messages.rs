@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 use sqlx::Row;
 
+use super::chunks::{self, Owner};
 use super::rows::{
     AttachmentRow, CASE_COLUMNS, CaseRow, MessageRow, NewMessage, OutboxRow, case_from_row, size_of,
 };
@@ -57,12 +58,16 @@ impl Store {
 
     /// The raw bytes of a recorded message.
     pub async fn raw_message(&self, message_row: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
         let row = sqlx::query("SELECT raw FROM messages WHERE id = $1")
             .bind(message_row)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await?;
         Ok(match row {
-            Some(row) => Some(row.try_get("raw")?),
+            Some(row) => Some(
+                chunks::read_whole(&mut conn, Owner::Message, message_row, row.try_get("raw")?)
+                    .await?,
+            ),
             None => None,
         })
     }
@@ -82,7 +87,7 @@ impl Tx {
         )
         .bind(message.message_id)
         .bind(message.sha256)
-        .bind(message.raw)
+        .bind(chunks::head(message.raw))
         .bind(message.mailbox)
         .bind(message.uidvalidity.map(i64::from))
         .bind(message.uid.map(i64::from))
@@ -95,10 +100,12 @@ impl Tx {
         .bind(message.identity)
         .fetch_optional(self.conn())
         .await?;
-        Ok(match row {
-            Some(row) => Some(row.try_get("id")?),
-            None => None,
-        })
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let id: i64 = row.try_get("id")?;
+        chunks::write_rest(self.conn(), Owner::Message, id, message.raw).await?;
+        Ok(Some(id))
     }
 
     /// Links a recorded message to its case.
@@ -119,15 +126,16 @@ impl Tx {
         content_type: &str,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO attachments (message_row, filename, content_type, sha256, bytes) VALUES ($1, $2, $3, $4, $5)")
+        let row = sqlx::query("INSERT INTO attachments (message_row, filename, content_type, sha256, bytes) VALUES ($1, $2, $3, $4, $5) RETURNING id")
             .bind(message_row)
             .bind(filename)
             .bind(content_type)
             .bind(content_hash(bytes))
-            .bind(bytes)
-            .execute(self.conn())
+            .bind(chunks::head(bytes))
+            .fetch_one(self.conn())
             .await?;
-        Ok(())
+        let id: i64 = row.try_get("id")?;
+        chunks::write_rest(self.conn(), Owner::Attachment, id, bytes).await
     }
 
     /// Records a letter we sent, with the exact bytes that went out.
@@ -176,10 +184,11 @@ pub(super) async fn messages_of(
     conn: &mut AnyConnection,
     case_id: i64,
 ) -> Result<Vec<MessageRow>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, direction, message_id, sha256, received_at, from_address, subject, classification, LENGTH(raw) AS size
+    let rows = sqlx::query(&format!(
+        "SELECT id, direction, message_id, sha256, received_at, from_address, subject, classification, {} AS size
          FROM messages WHERE case_id = $1 ORDER BY id",
-    )
+        Owner::Message.size_sql("raw", "messages.id")
+    ))
     .bind(case_id)
     .fetch_all(&mut *conn)
     .await?;
@@ -206,9 +215,10 @@ async fn attachments_of(
     conn: &mut AnyConnection,
     message_row: i64,
 ) -> Result<Vec<AttachmentRow>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT filename, content_type, sha256, LENGTH(bytes) AS size FROM attachments WHERE message_row = $1 ORDER BY id",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT filename, content_type, sha256, {} AS size FROM attachments WHERE message_row = $1 ORDER BY id",
+        Owner::Attachment.size_sql("bytes", "attachments.id")
+    ))
     .bind(message_row)
     .fetch_all(conn)
     .await?;

@@ -21,6 +21,7 @@ use sqlx::{AnyPool, Row};
 
 pub mod accounts;
 pub mod cases;
+pub mod chunks;
 pub mod deadlines;
 pub mod events;
 pub mod figures;

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::chunks;
 use super::{Backend, Store, StoreError, Tx, ts};
 use crate::case::model::{Event, Source};
 
@@ -162,6 +163,7 @@ async fn remove_records(tx: &mut Tx, case_id: i64) -> Result<Purged, StoreError>
         .iter()
         .map(|r| r.try_get("message_id"))
         .collect::<Result<Vec<String>, _>>()?;
+    chunks::remove_for_case(tx.conn(), case_id).await?;
     sqlx::query(
         "DELETE FROM attachments WHERE message_row IN (SELECT id FROM messages WHERE case_id = $1)",
     )

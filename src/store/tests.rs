@@ -837,3 +837,77 @@ on_both!(
     a_dead_instances_claims_are_free_within_a_minute_on,
     a_dead_instances_claims_are_free_within_a_minute
 );
+
+/// Issue 14 (2): a large mail and attachment are written in pieces and read back whole, with
+/// their sizes; a purge leaves none of their pieces behind.
+async fn large_blobs_are_kept_in_pieces_and_read_back_whole(store: Store) {
+    let now = at("2026-11-23T10:00:00Z");
+    let (id, _) = open(&store, "Video of the leak").await;
+    let raw: Vec<u8> = (0..2 * chunks::CHUNK_BYTES + 12_345)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    let video = &raw[7..chunks::CHUNK_BYTES + 99];
+    let message = NewMessage {
+        raw: &raw,
+        sha256: "big",
+        identity: "big",
+        message_id: "big@example.test",
+        mailbox: None,
+        uidvalidity: None,
+        uid: None,
+        received_at: now,
+        from_address: None,
+        subject: "Video of the leak",
+        classification: "complaint",
+        reasons: "[]",
+    };
+    let mut tx = store.begin().await.expect("tx");
+    let row = tx
+        .insert_message(&message, now)
+        .await
+        .expect("message")
+        .expect("new");
+    tx.insert_attachment(row, Some("leak.mp4"), "video/mp4", video)
+        .await
+        .expect("attachment");
+    tx.link_message(row, id).await.expect("link");
+    tx.commit().await.expect("commit");
+
+    assert_eq!(
+        store.raw_message(row).await.expect("raw"),
+        Some(raw.clone())
+    );
+    assert_eq!(
+        store.raw_message_of_case(id, row).await.expect("raw"),
+        Some(raw.clone())
+    );
+    let (_, _, bytes) = store
+        .attachment_of_case(id, row, 0)
+        .await
+        .expect("attachment")
+        .expect("there");
+    assert_eq!(bytes, video);
+    let detail = store.case_state(id).await.expect("state");
+    let messages = store
+        .case_detail(&detail.case.reference)
+        .await
+        .expect("detail")
+        .messages;
+    assert_eq!(messages[0].size, raw.len() as i64);
+    assert_eq!(messages[0].attachments[0].size, video.len() as i64);
+
+    let mut tx = store.begin().await.expect("tx");
+    chunks::remove_for_case(tx.conn(), id)
+        .await
+        .expect("remove");
+    tx.commit().await.expect("commit");
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM chunks")
+        .fetch_one(&store.pool)
+        .await
+        .expect("count");
+    assert_eq!(left, 0);
+}
+on_both!(
+    large_blobs_are_kept_in_pieces_and_read_back_whole_on,
+    large_blobs_are_kept_in_pieces_and_read_back_whole
+);

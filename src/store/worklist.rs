@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::chunks::{self, Owner};
 use super::rows::{CASE_COLUMNS, CaseRow, case_from_row, typed};
 use super::{Store, StoreError, from_ts, ts};
 use crate::case::deadlines::DeadlineKind;
@@ -201,13 +202,17 @@ impl Store {
         case_id: i64,
         message_row: i64,
     ) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
         let row = sqlx::query("SELECT raw FROM messages WHERE id = $1 AND case_id = $2")
             .bind(message_row)
             .bind(case_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await?;
         Ok(match row {
-            Some(row) => Some(row.try_get("raw")?),
+            Some(row) => Some(
+                chunks::read_whole(&mut conn, Owner::Message, message_row, row.try_get("raw")?)
+                    .await?,
+            ),
             None => None,
         })
     }
@@ -219,18 +224,23 @@ impl Store {
         message_row: i64,
         index: i64,
     ) -> Result<Option<(Option<String>, String, Vec<u8>)>, StoreError> {
-        let row = sqlx::query("SELECT a.filename, a.content_type, a.bytes FROM attachments a JOIN messages m ON m.id = a.message_row WHERE m.id = $1 AND m.case_id = $2 ORDER BY a.id LIMIT 1 OFFSET $3")
+        let mut conn = self.pool.acquire().await?;
+        let row = sqlx::query("SELECT a.id, a.filename, a.content_type, a.bytes FROM attachments a JOIN messages m ON m.id = a.message_row WHERE m.id = $1 AND m.case_id = $2 ORDER BY a.id LIMIT 1 OFFSET $3")
             .bind(message_row)
             .bind(case_id)
             .bind(index.max(0))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await?;
         Ok(match row {
-            Some(row) => Some((
-                row.try_get("filename")?,
-                row.try_get("content_type")?,
-                row.try_get("bytes")?,
-            )),
+            Some(row) => {
+                let id: i64 = row.try_get("id")?;
+                let head = row.try_get("bytes")?;
+                Some((
+                    row.try_get("filename")?,
+                    row.try_get("content_type")?,
+                    chunks::read_whole(&mut conn, Owner::Attachment, id, head).await?,
+                ))
+            }
             None => None,
         })
     }

@@ -155,3 +155,41 @@ async fn a_mail_over_the_size_limit_is_kept_by_its_header_set_aside_and_its_send
     assert_eq!(out["fetched"], 0, "{out}");
     assert_eq!(env.cases_json().as_array().map(Vec::len), Some(2));
 }
+
+/// Mail that arrives while redress is busy with a pass is announced once, in the middle of
+/// another command; the wait that follows must see that news rather than IDLE past it (it used
+/// to wait for the liveness cycle, and before that for the 25-minute IDLE re-issue).
+#[tokio::test(flavor = "multi_thread")]
+async fn mail_announced_during_a_pass_is_not_waited_past() {
+    use redress::intake::mailbox::{Mailbox, MailboxClient, WaitOutcome};
+    let env = TestEnv::new();
+    let mail = |n: u32| {
+        complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("busy-{n}-{}", env.customer),
+            &format!("Arrived mid-pass {n}"),
+            "Nobody came.",
+        )
+    };
+    let mut settings = env.mailbox_of(&env.complaints, "INBOX");
+    settings.idle_timeout = Duration::from_secs(15);
+    let mut client = MailboxClient::connect(&settings).await.expect("imap");
+    client.ensure_folder("Processed").await.expect("folder");
+    env.append(&mail(1), None).await;
+    client.select_watched().await.expect("select");
+    let first = client.waiting().await.expect("waiting");
+    // A second mail arrives while the first is handled; the server mentions it in its answer
+    // to the pass's move.
+    env.append(&mail(2), None).await;
+    client
+        .move_to_processed(&[first[0].uid])
+        .await
+        .expect("move");
+    let (_client, outcome) = client.wait_for_change().await.expect("wait");
+    assert_eq!(
+        outcome,
+        WaitOutcome::Changed,
+        "the news given during the pass is acted on"
+    );
+}
