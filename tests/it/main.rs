@@ -6,6 +6,7 @@ mod support;
 
 mod browser;
 mod case_core;
+mod chaos;
 mod classification;
 mod cli;
 mod corpus;
