@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use redress::app::Rules;
-use redress::intake::mail::{identity_hash, parse};
+use redress::intake::mail::{identity_hash, parse, stand_in};
 
 use crate::support::*;
 
@@ -58,6 +58,13 @@ fn check(rules: &Rules, raw: &[u8]) -> Result<(), TestCaseError> {
     let mail = parse(raw);
     prop_assert!(!mail.subject.contains('\0') && !mail.text_body.contains('\0'));
     let _ = identity_hash(raw);
+    // What is kept of a mail too large to take: its header with our note, always readable.
+    let kept = parse(&stand_in(raw, "[redress: too large]"));
+    prop_assert!(
+        kept.text_body.contains("[redress: too large]"),
+        "{:?}",
+        kept.text_body
+    );
     let decision = rules.classifier.classify(&mail, None);
     let _ = serde_json::to_string(&decision).expect("a decision serialises");
     let _ = rules.classifier.wants_to_complain(&mail);
