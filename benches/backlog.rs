@@ -10,6 +10,7 @@ mod support;
 use std::time::Instant;
 
 use redress::clock::Clock;
+use redress::deliver::outbox::EmailSender;
 use redress::daemon::run_once;
 use redress::intake::mailbox::{Mailbox, MailboxClient};
 use support::*;
@@ -28,7 +29,9 @@ async fn physical_limit(env: &TestEnv, count: usize) -> std::time::Duration {
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal);
-    let db = sqlx::SqlitePool::connect_with(options).await.expect("sqlite");
+    let db = sqlx::SqlitePool::connect_with(options)
+        .await
+        .expect("sqlite");
     sqlx::query("CREATE TABLE mail (id INTEGER PRIMARY KEY, raw BLOB NOT NULL)")
         .execute(&db)
         .await
