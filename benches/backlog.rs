@@ -10,8 +10,8 @@ mod support;
 use std::time::Instant;
 
 use redress::clock::Clock;
-use redress::deliver::outbox::EmailSender;
 use redress::daemon::run_once;
+use redress::deliver::outbox::EmailSender;
 use redress::intake::mailbox::{Mailbox, MailboxClient};
 use support::*;
 
