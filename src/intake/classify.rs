@@ -12,6 +12,8 @@
 use regex::{RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
+use super::areas::Areas;
+
 use crate::intake::mail::ParsedMail;
 
 /// A rule that does not compile, named.
@@ -121,6 +123,12 @@ struct RulesFile {
     robots: RobotRules,
     signals: SignalRules,
     service_areas: toml::Table,
+    /// Phrases that belong to no area and take their words from those that would (e.g. "next door").
+    #[serde(default)]
+    area_exclusions: Vec<String>,
+    /// Theme → the area its cases go to, whatever the phrases say.
+    #[serde(default)]
+    theme_areas: toml::Table,
     themes: toml::Table,
     hazard: HazardRules,
 }
@@ -199,10 +207,6 @@ impl Rule {
             .collect()
     }
 
-    fn count(&self, text: &str) -> usize {
-        self.set.matches(text).iter().count()
-    }
-
     fn is_match(&self, text: &str) -> bool {
         self.set.is_match(text)
     }
@@ -241,7 +245,7 @@ pub struct Classifier {
     service_request: Rule,
     no_response: Rule,
     representative: Rule,
-    service_areas: Vec<(String, Rule)>,
+    areas: Areas,
     themes: Vec<(String, Rule)>,
     damp_mould: Rule,
     emergency: Rule,
@@ -312,7 +316,12 @@ impl Classifier {
             service_request: Rule::new("signals.service_request", &file.signals.service_request)?,
             no_response: Rule::new("signals.no_response", &file.signals.no_response)?,
             representative: Rule::new("signals.representative", &file.signals.representative)?,
-            service_areas: named_rules("service_areas", &file.service_areas)?,
+            areas: Areas::new(
+                &file.service_areas,
+                &file.area_exclusions,
+                &file.theme_areas,
+                &file.themes.keys().cloned().collect::<Vec<_>>(),
+            )?,
             themes: named_rules("themes", &file.themes)?,
             damp_mould: Rule::new("hazard.damp_mould", &file.hazard.damp_mould)?,
             emergency: Rule::new("hazard.emergency", &file.hazard.emergency)?,
@@ -498,20 +507,15 @@ impl Classifier {
     }
 
     fn describe(&self, text: &str, decision: &mut Decision) {
-        let mut best: Option<(&str, usize)> = None;
-        for (name, rule) in &self.service_areas {
-            let hits = rule.count(text);
-            if hits > 0 && best.is_none_or(|(_, most)| hits > most) {
-                best = Some((name, hits));
-            }
-        }
-        decision.service_area = best.map(|(name, _)| name.to_string());
         decision.themes = self
             .themes
             .iter()
             .filter(|(_, rule)| rule.is_match(text))
             .map(|(name, _)| name.clone())
             .collect();
+        let (area, reasons) = self.areas.area_of(text, &decision.themes);
+        decision.service_area = area;
+        decision.reasons.extend(reasons);
         if let Some((hazard, reasons)) = self.hazard(text) {
             decision.hazard = Some(hazard);
             decision.reasons.extend(reasons);
@@ -922,7 +926,11 @@ mod tests {
             "{:?}",
             d.themes
         );
-        assert_eq!(d.service_area.as_deref(), Some("Asset management"));
+        // This landlord sends damp and mould to Building Safety and Compliance (theme_areas).
+        assert_eq!(
+            d.service_area.as_deref(),
+            Some("Building safety & compliance")
+        );
         let d = classifier().classify(
             &person(
                 "Noise",

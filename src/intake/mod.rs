@@ -6,6 +6,7 @@
 //! twice: a mail with the same Message-ID and content hash as one on record is a duplicate, and
 //! the receipt letter is queued under a key unique to its case.
 
+pub mod areas;
 pub mod classify;
 pub mod mail;
 pub mod mailbox;
