@@ -50,13 +50,7 @@ async fn physical_limit(env: &TestEnv, count: usize) -> std::time::Duration {
         .expect("imap");
     client.ensure_folder("Processed").await.expect("folder");
     client.select_watched().await.expect("select");
-    let uids: Vec<u32> = client
-        .waiting()
-        .await
-        .expect("search")
-        .iter()
-        .map(|w| w.uid)
-        .collect();
+    let uids = waiting_uids(&mut client).await;
     for batch in uids.chunks(100) {
         for mail in client.fetch(batch).await.expect("fetch") {
             sqlx::query("INSERT INTO mail (raw) VALUES ($1)")
@@ -106,13 +100,7 @@ async fn main() {
         .await
         .expect("imap");
     client.select_watched().await.expect("select");
-    let uids: Vec<u32> = client
-        .waiting()
-        .await
-        .expect("search")
-        .iter()
-        .map(|w| w.uid)
-        .collect();
+    let uids = waiting_uids(&mut client).await;
     let mut bytes = 0;
     for batch in uids.chunks(100) {
         bytes += client

@@ -74,6 +74,12 @@ rules_file = "{rules}"
     )
 }
 
+/// The UIDs of every mail waiting in the selected folder.
+pub async fn waiting_uids(client: &mut MailboxClient) -> Vec<u32> {
+    let waiting = client.waiting().await.expect("search");
+    waiting.iter().map(|w| w.uid).collect()
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -244,13 +250,7 @@ impl TestEnv {
             .expect("imap");
         client.ensure_folder(folder).await.expect("folder");
         client.select_watched().await.expect("select");
-        let uids: Vec<u32> = client
-            .waiting()
-            .await
-            .expect("search")
-            .iter()
-            .map(|w| w.uid)
-            .collect();
+        let uids = waiting_uids(&mut client).await;
         let mails = client.fetch(&uids).await.expect("fetch");
         client.logout().await.expect("logout");
         mails
