@@ -22,9 +22,7 @@ use crate::case::plan::{IfUnwritten, Outgoing};
 use crate::clock::Clock;
 use crate::deliver::outbox::{EmailSender, drain, drain_until};
 use crate::deliver::scheduler::{self, SchedulerReport};
-use crate::intake::mailbox::{
-    FetchedMail, Mailbox, MailboxClient, MailboxError, WaitOutcome, Waiting,
-};
+use crate::intake::mailbox::{Mailbox, MailboxClient, MailboxError, WaitOutcome, Waiting};
 use crate::intake::{IngestOutcome, MailSource, ingest, ingest_too_large};
 use crate::store::StoreError;
 use crate::store::health::Component;
@@ -119,44 +117,7 @@ pub async fn ingest_pass(
         .into_iter()
         .partition(|w| w.size <= settings.max_message_size);
     let mut report = PassReport::default();
-    let source = |mail: &FetchedMail| MailSource {
-        mailbox: settings.folder.clone(),
-        uidvalidity,
-        uid: mail.uid,
-        internal_date: mail.internal_date,
-    };
-    if !too_large.is_empty() {
-        let uids: Vec<u32> = too_large.iter().map(|w| w.uid).collect();
-        let mut set_aside = Vec::new();
-        for header in client.fetch_headers(&uids).await? {
-            report.fetched += 1;
-            let size = too_large
-                .iter()
-                .find(|w| w.uid == header.uid)
-                .map_or(0, |w| w.size);
-            let taken = TooLarge {
-                size,
-                limit: settings.max_message_size,
-                folder: settings.quarantine_folder.clone(),
-            };
-            let source = source(&header);
-            let outcome =
-                ingest_too_large(app, &header.raw, taken, Some(&source), clock.now()).await;
-            match take(app, outcome, &source, &mut report, clock).await {
-                Taken::Recorded => {
-                    report.too_large += 1;
-                    set_aside.push(header.uid);
-                }
-                Taken::Failed(quarantine) => {
-                    if quarantine {
-                        set_aside.push(header.uid);
-                        report.quarantined += 1;
-                    }
-                }
-            }
-        }
-        client.quarantine(&set_aside).await?;
-    }
+    set_aside_too_large(app, client, &too_large, uidvalidity, &mut report, clock).await?;
     let mut highest = 0;
     for batch in fetch_batches(&whole, FETCH_BATCH, FETCH_BYTES) {
         let mails = client.fetch(&batch).await?;
@@ -164,7 +125,7 @@ pub async fn ingest_pass(
         let mut recorded = Vec::with_capacity(mails.len());
         let mut quarantine = Vec::new();
         for mail in mails {
-            let source = source(&mail);
+            let source = MailSource::of(&settings.folder, uidvalidity, &mail);
             let outcome = ingest(app, &mail.raw, Some(&source), clock.now()).await;
             drop(mail.raw);
             match take(app, outcome, &source, &mut report, clock).await {
@@ -186,6 +147,51 @@ pub async fn ingest_pass(
             .await?;
     }
     Ok(report)
+}
+
+/// Records each mail over `mailbox.max_message_size` by its header (the sender told, a person
+/// asked to look) and moves it whole to the quarantine folder.
+async fn set_aside_too_large(
+    app: &App,
+    client: &mut impl Mailbox,
+    too_large: &[Waiting],
+    uidvalidity: u32,
+    report: &mut PassReport,
+    clock: &Clock,
+) -> Result<(), RunError> {
+    if too_large.is_empty() {
+        return Ok(());
+    }
+    let settings = &app.rules.settings.mailbox;
+    let uids: Vec<u32> = too_large.iter().map(|w| w.uid).collect();
+    let mut set_aside = Vec::new();
+    for header in client.fetch_headers(&uids).await? {
+        report.fetched += 1;
+        let size = too_large
+            .iter()
+            .find(|w| w.uid == header.uid)
+            .map_or(0, |w| w.size);
+        let taken = TooLarge {
+            size,
+            limit: settings.max_message_size,
+            folder: settings.quarantine_folder.clone(),
+        };
+        let source = MailSource::of(&settings.folder, uidvalidity, &header);
+        let outcome = ingest_too_large(app, &header.raw, taken, Some(&source), clock.now()).await;
+        match take(app, outcome, &source, report, clock).await {
+            Taken::Recorded => {
+                report.too_large += 1;
+                set_aside.push(header.uid);
+            }
+            Taken::Failed(true) => {
+                report.quarantined += 1;
+                set_aside.push(header.uid);
+            }
+            Taken::Failed(false) => {}
+        }
+    }
+    client.quarantine(&set_aside).await?;
+    Ok(())
 }
 
 /// Counts and logs what recording one mail did; on failure, whether it is given up on.

@@ -35,6 +35,18 @@ pub struct MailSource {
     pub internal_date: Option<DateTime<Utc>>,
 }
 
+impl MailSource {
+    /// Where `mail`, fetched from `mailbox` under `uidvalidity`, came from.
+    pub fn of(mailbox: &str, uidvalidity: u32, mail: &mailbox::FetchedMail) -> MailSource {
+        MailSource {
+            mailbox: mailbox.to_string(),
+            uidvalidity,
+            uid: mail.uid,
+            internal_date: mail.internal_date,
+        }
+    }
+}
+
 /// What recording a mail did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
