@@ -818,6 +818,31 @@ mod tests {
         );
     }
 
+    /// Issue 12: a repair request that also says the service so far is not good enough is a
+    /// complaint (Code 1.2: an expression of dissatisfaction, however made), not a service request.
+    #[test]
+    fn a_request_with_dissatisfaction_is_a_complaint() {
+        let c = classifier();
+        for body in [
+            "The kitchen tap is leaking again. Please send someone, this is not acceptable.",
+            "Can someone please come and fix the boiler? The engineer never turned up on Tuesday.",
+            "Please arrange a repair to the front door and put it right this time.",
+            "The toilet is not working. Could you send a plumber, we have been waiting for weeks.",
+            "Please come and fix the window, the engineer didn't show up and we had enough.",
+        ] {
+            let d = c.classify(&person("Repair", body), None);
+            assert_eq!(d.kind, Kind::Complaint, "{body}: {:?}", d.reasons);
+        }
+        let d = c.classify(
+            &person(
+                "Repair",
+                "The kitchen tap is leaking. Could someone please come and fix it?",
+            ),
+            None,
+        );
+        assert_eq!(d.kind, Kind::ServiceRequest, "a plain request stays one");
+    }
+
     #[test]
     fn when_in_doubt_it_is_a_complaint() {
         let d = classifier().classify(&person("Hello", "I need to speak to someone."), None);
