@@ -73,6 +73,9 @@ pub struct ReportSettings {
     /// Why stage 2 reviews were asked for, grouped for the published report: category → words
     /// that put an escalation's reason in it (the first category that matches wins).
     pub escalation_categories: BTreeMap<String, Vec<String>>,
+    /// A folder of Markdown files the landlord writes to go with the figures (foreword.md,
+    /// self-assessment.md, learning.md, governing-body.md).
+    pub narrative_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +102,7 @@ pub(super) struct RawReport {
     customers_file: Option<PathBuf>,
     #[serde(default)]
     escalation_categories: BTreeMap<String, Vec<String>>,
+    narrative_dir: Option<PathBuf>,
 }
 
 /// An address setting, if set.
@@ -180,6 +184,7 @@ pub(super) fn report(raw: Option<RawReport>, base: &Base<'_>) -> ReportSettings 
             homes_owned: r.homes_owned,
             customers_file: r.customers_file.map(|p| base.resolve(p)),
             escalation_categories: r.escalation_categories,
+            narrative_dir: r.narrative_dir.map(|p| base.resolve(p)),
         },
         None => ReportSettings::default(),
     }

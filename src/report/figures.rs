@@ -96,6 +96,12 @@ pub async fn build(
     let customers = customers_list(&app.rules.settings.report)?;
     let mut report = AnnualReport::empty(from, to);
     report.organisation = app.rules.settings.organisation.name.clone();
+    if let Some(dir) = &app.rules.settings.report.narrative_dir {
+        report.narrative = super::narrative::read(dir).map_err(|error| StoreError::File {
+            path: dir.display().to_string(),
+            error,
+        })?;
+    }
     let mut tally = Tally {
         categories: app.rules.settings.report.escalation_categories.clone(),
         ..Tally::default()

@@ -8,6 +8,7 @@
 
 pub mod dashboard;
 pub mod figures;
+pub mod narrative;
 pub mod render;
 
 pub use figures::build;
@@ -44,6 +45,9 @@ pub struct StageFigures {
 pub struct AnnualReport {
     /// The landlord's name, as the page is headed.
     pub organisation: String,
+    /// The landlord's own sections (foreword, self-assessment, learning, the governing body's
+    /// response) from `report.narrative_dir`, in order.
+    pub narrative: Vec<narrative::Section>,
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub stage1: StageFigures,
@@ -154,6 +158,7 @@ impl AnnualReport {
     pub fn empty(from: NaiveDate, to: NaiveDate) -> AnnualReport {
         AnnualReport {
             organisation: String::new(),
+            narrative: Vec::new(),
             from,
             to,
             stage1: StageFigures::default(),

@@ -1,8 +1,8 @@
 //! The report as a landlord publishes it: Markdown, HTML (charts as inline SVG, opens offline)
 //! and CSV (one row per case).
 
-use super::AnnualReport;
 use super::dashboard::{Rate, percent};
+use super::{AnnualReport, narrative};
 
 /// One row per case, as CSV (RFC 4180 quoting).
 pub fn csv(r: &AnnualReport) -> String {
@@ -148,7 +148,16 @@ fn markdown_to_html(md: &str) -> String {
 
 /// The report as one self-contained HTML page with its charts as inline SVG (opens offline).
 pub fn html(r: &AnnualReport) -> String {
-    let mut body = markdown_to_html(&markdown(r));
+    let mut body = format!(
+        "<h1>{}</h1>\n",
+        escape_html(&format!(
+            "{}: complaint handling report, {}",
+            r.organisation,
+            r.period_in_words()
+        ))
+    );
+    narrative_html(r, true, &mut body);
+    body.push_str(&markdown_to_html(&figures_markdown(r)));
     body.push_str("<h2>Charts</h2>\n");
     body.push_str(&bar_chart(
         "At which stage complaints concluded",
@@ -165,6 +174,7 @@ pub fn html(r: &AnnualReport) -> String {
         .collect();
     body.push_str(&bar_chart("Stage 1 complaints by service area", &areas));
     body.push_str(&bar_chart("Stage 1 complaints over three years", &r.trend));
+    narrative_html(r, false, &mut body);
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}: complaint handling report, {}</title><style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;color:#1a202c}}table{{border-collapse:collapse;margin:1em 0}}th,td{{border:1px solid #a0aec0;padding:.3em .6em;text-align:left}}th{{background:#edf2f7}}figure{{margin:1em 0}}</style></head><body>\n{}</body></html>\n",
         minijinja::HtmlEscape(&r.organisation),
@@ -182,13 +192,41 @@ fn rate(r: Rate) -> String {
     )
 }
 
-/// The report as Markdown, in the order and shape of the published report's tables.
+/// The landlord's sections that go before (or after) the figures, as HTML.
+fn narrative_html(r: &AnnualReport, before_figures: bool, body: &mut String) {
+    for section in r
+        .narrative
+        .iter()
+        .filter(|s| s.before_figures == before_figures)
+    {
+        body.push_str(&narrative::to_html(section));
+    }
+}
+
+/// The report as Markdown: the landlord's foreword, the figures in the order and shape of the
+/// published report's tables, then the landlord's other sections.
 pub fn markdown(r: &AnnualReport) -> String {
     let mut md = format!(
-        "# {}: complaint handling report, {}\n\n## Complaints received\n\n",
+        "# {}: complaint handling report, {}\n\n",
         r.organisation,
         r.period_in_words()
     );
+    let sections = |before: bool| {
+        r.narrative
+            .iter()
+            .filter(move |s| s.before_figures == before)
+            .map(narrative::to_markdown)
+            .collect::<String>()
+    };
+    md.push_str(&sections(true));
+    md.push_str(&figures_markdown(r));
+    md.push_str(&sections(false));
+    md
+}
+
+/// The figures as Markdown tables, without the title.
+fn figures_markdown(r: &AnnualReport) -> String {
+    let mut md = String::from("## Complaints received\n\n");
     md.push_str(&format!(
         "| | Stage 1 | Stage 2 |\n|---|---|---|\n| Received in the period | {} | {} |\n| Of those, acknowledged within time | {} | {} |\n| Responses issued in the period | {} | {} |\n| Of those, within the Code's timescales | {} | {} |\n| Of those, extended | {} | {} |\n| Answered within the extension | {} | {} |\n| Upheld | {} | {} |\n| Partly upheld | {} | {} |\n| Not upheld | {} | {} |\n\n\
          Bases: the received and acknowledged rows count complaints received (stage 1) and reviews requested (stage 2) in the period. The rows from \"Responses issued\" down count the stage responses issued in the period, whenever the complaint came, as the Regulator of Social Housing's CH02 and this report's outcomes do; an answer within an extension the Code allows counts as within the timescales. A closed year's figures therefore stay the same when the report is run again.\n\n",

@@ -667,3 +667,51 @@ async fn ombudsman_cases_determined_and_still_open_are_counted() {
         "{md}"
     );
 }
+
+/// Issue 13: the landlord's own sections go with the figures, in the published report's places:
+/// the foreword before them, the self-assessment, learning and the governing body's response
+/// after; a section with no file is left out with a warning naming the file.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_landlords_own_sections_are_placed_around_the_figures() {
+    let env = TestEnv::new();
+    let dir = env.dir.path().join("narrative");
+    std::fs::create_dir(&dir).expect("dir");
+    std::fs::write(
+        dir.join("foreword.md"),
+        "We listened to **every** complaint.",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join("governing-body.md"),
+        "The Board reviewed this report on 1 July.",
+    )
+    .expect("write");
+    let config = std::fs::read_to_string(&env.config_path).expect("config");
+    std::fs::write(
+        &env.config_path,
+        format!(
+            "{config}\n[report]\nnarrative_dir = \"{}\"\n",
+            dir.display()
+        ),
+    )
+    .expect("config");
+    let out = env.redress(&[
+        "report",
+        "--from",
+        "2026-04-01",
+        "--to",
+        "2027-03-31",
+        "--format",
+        "html",
+    ]);
+    let html = ok(&out);
+    let at = |needle: &str| {
+        html.find(needle)
+            .unwrap_or_else(|| panic!("no {needle} in the page"))
+    };
+    assert!(at("<strong>every</strong>") < at("Complaints received"));
+    assert!(at("Complaints received") < at("The governing body&#x27;s response"));
+    assert!(!html.contains("Learning and improvements"));
+    let warnings = String::from_utf8_lossy(&out.stderr);
+    assert!(warnings.contains("learning.md"), "{warnings}");
+}
