@@ -107,6 +107,12 @@ pub enum WaitOutcome {
 /// A logged-in IMAP session on the complaints mailbox.
 pub struct MailboxClient {
     session: Session<BoxedStream>,
+    link: Link,
+}
+
+/// What a session knows of its connection besides the session itself (kept aside while an IDLE
+/// holds the session).
+struct Link {
     /// When the connection last delivered a byte: fetches time out by this, not by size.
     progress: LastProgress,
     settings: MailboxSettings,
@@ -118,8 +124,8 @@ pub struct MailboxClient {
 impl Debug for MailboxClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MailboxClient")
-            .field("host", &self.settings.host)
-            .field("has_idle", &self.has_idle)
+            .field("host", &self.link.settings.host)
+            .field("has_idle", &self.link.has_idle)
             .finish()
     }
 }
@@ -234,7 +240,7 @@ pub trait Mailbox: Send {
 impl Mailbox for MailboxClient {
     /// Selects the watched folder and returns its UIDVALIDITY.
     async fn select_watched(&mut self) -> Result<u32, MailboxError> {
-        let mailbox = timed(self.session.select(&self.settings.folder)).await?;
+        let mailbox = timed(self.session.select(&self.link.settings.folder)).await?;
         Ok(mailbox.uid_validity.unwrap_or(0))
     }
 
@@ -271,12 +277,12 @@ impl Mailbox for MailboxClient {
 
     /// Moves recorded messages to the processed folder (MOVE, or COPY + delete + expunge).
     async fn move_to_processed(&mut self, uids: &[u32]) -> Result<(), MailboxError> {
-        let target = self.settings.processed_folder.clone();
+        let target = self.link.settings.processed_folder.clone();
         self.move_uids(uids, &target).await
     }
 
     async fn quarantine(&mut self, uids: &[u32]) -> Result<(), MailboxError> {
-        let target = self.settings.quarantine_folder.clone();
+        let target = self.link.settings.quarantine_folder.clone();
         self.move_uids(uids, &target).await
     }
 }
@@ -294,7 +300,7 @@ impl MailboxClient {
         }
         let query = format!("(UID INTERNALDATE {part})");
         let session = &mut self.session;
-        let mails = while_moving(&self.progress, STALL_TIMEOUT, async {
+        let mails = while_moving(&self.link.progress, STALL_TIMEOUT, async {
             let mut stream = session.uid_fetch(uid_set(uids), &query).await?;
             let mut mails = Vec::with_capacity(uids.len());
             while let Some(fetch) = stream.try_next().await? {
@@ -350,14 +356,14 @@ impl MailboxClient {
             return Ok(());
         }
         let set = uid_set(uids);
-        if self.has_move {
+        if self.link.has_move {
             timed(self.session.uid_mv(&set, target)).await?;
             return Ok(());
         }
         timed(self.session.uid_copy(&set, target)).await?;
         let stored = timed(self.session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")).await?;
         let _: Vec<_> = timed(stored.try_collect::<Vec<_>>()).await?;
-        if self.has_uidplus {
+        if self.link.has_uidplus {
             let expunged = timed(self.session.uid_expunge(&set)).await?;
             let _: Vec<_> = timed(expunged.try_collect::<Vec<_>>()).await?;
         }
@@ -488,17 +494,19 @@ impl MailboxClient {
         let has_uidplus = caps.has_str("UIDPLUS");
         Ok(MailboxClient {
             session,
-            progress,
-            settings: settings.clone(),
-            has_idle,
-            has_move,
-            has_uidplus,
+            link: Link {
+                progress,
+                settings: settings.clone(),
+                has_idle,
+                has_move,
+                has_uidplus,
+            },
         })
     }
 
     /// True when the server offers IDLE.
     pub fn has_idle(&self) -> bool {
-        self.has_idle
+        self.link.has_idle
     }
 
     /// Creates `folder` unless it exists.
@@ -521,43 +529,19 @@ impl MailboxClient {
     /// Waits for the server to report new mail (IDLE), or for `poll_interval` without IDLE.
     /// IDLE is re-issued after `idle_timeout`, before servers drop it.
     pub async fn wait_for_change(self) -> Result<(MailboxClient, WaitOutcome), MailboxError> {
-        let MailboxClient {
-            session,
-            progress,
-            settings,
-            has_idle,
-            has_move,
-            has_uidplus,
-        } = self;
+        let MailboxClient { session, link } = self;
         if news_while_busy(&session) {
-            let client = MailboxClient {
-                session,
-                progress,
-                settings,
-                has_idle,
-                has_move,
-                has_uidplus,
-            };
+            let client = MailboxClient { session, link };
             return Ok((client, WaitOutcome::Changed));
         }
-        if !has_idle {
-            tokio::time::sleep(settings.poll_interval).await;
-            return Ok((
-                MailboxClient {
-                    session,
-                    progress,
-                    settings,
-                    has_idle,
-                    has_move,
-                    has_uidplus,
-                },
-                WaitOutcome::TimedOut,
-            ));
+        if !link.has_idle {
+            tokio::time::sleep(link.settings.poll_interval).await;
+            return Ok((MailboxClient { session, link }, WaitOutcome::TimedOut));
         }
         let mut handle = session.idle();
         timed(handle.init()).await?;
         let outcome = {
-            let cycle = settings.idle_timeout.min(LIVENESS_CYCLE);
+            let cycle = link.settings.idle_timeout.min(LIVENESS_CYCLE);
             let (wait, _stop) = handle.wait_with_timeout(cycle);
             wait.await?
         };
@@ -565,7 +549,7 @@ impl MailboxClient {
         let session = match tokio::time::timeout(PROBE_TIMEOUT, handle.done()).await {
             Ok(done) => done?,
             Err(_) => {
-                tracing::warn!(server = %format!("{}:{}", settings.host, settings.port), "the mailbox server did not answer within {PROBE_TIMEOUT:?}: the connection is dead; reconnecting");
+                tracing::warn!(server = %format!("{}:{}", link.settings.host, link.settings.port), "the mailbox server did not answer within {PROBE_TIMEOUT:?}: the connection is dead; reconnecting");
                 return Err(MailboxError::Timeout(PROBE_TIMEOUT));
             }
         };
@@ -573,17 +557,7 @@ impl MailboxClient {
             IdleResponse::NewData(_) => WaitOutcome::Changed,
             IdleResponse::Timeout | IdleResponse::ManualInterrupt => WaitOutcome::TimedOut,
         };
-        Ok((
-            MailboxClient {
-                session,
-                progress,
-                settings,
-                has_idle,
-                has_move,
-                has_uidplus,
-            },
-            outcome,
-        ))
+        Ok((MailboxClient { session, link }, outcome))
     }
 
     /// Appends a message with a given INTERNALDATE (for replaying a dated backlog and for tests).

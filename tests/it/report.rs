@@ -4,6 +4,13 @@
 
 use crate::support::*;
 
+/// `redress report` for the year April 2026 to March 2027, with `args` after.
+fn year_report(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["report", "--from", "2026-04-01", "--to", "2027-03-31"];
+    all.extend_from_slice(args);
+    env.redress(&all)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_report_counts_what_happened_not_what_is_now() {
     let customers_file = tempfile::NamedTempFile::new().expect("customers file");
@@ -273,15 +280,7 @@ async fn the_report_counts_what_happened_not_what_is_now() {
 
     // Markdown reads like the published report's tables; a period with nothing in it is all zeros.
     let md_path = env.dir.path().join("report.md");
-    ok(&env.redress(&[
-        "report",
-        "--from",
-        "2026-04-01",
-        "--to",
-        "2027-03-31",
-        "--out",
-        &path_str(&md_path),
-    ]));
+    ok(&year_report(&env, &["--out", &path_str(&md_path)]));
     let md = std::fs::read_to_string(&md_path).expect("report written");
     assert!(
         md.contains("| Of those, acknowledged within time | 2/3 (67%) | 1/1 (100%) |"),
@@ -346,31 +345,15 @@ async fn the_report_counts_what_happened_not_what_is_now() {
         .collect();
     assert_eq!(trend, [0, 0, 4]);
     ok(&env.redress(&["case", "source", &c, "customer"]));
-    let json: serde_json::Value = serde_json::from_str(&ok(&env.redress(&[
-        "report",
-        "--from",
-        "2026-04-01",
-        "--to",
-        "2027-03-31",
-        "--format",
-        "json",
-    ])))
-    .expect("json");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&year_report(&env, &["--format", "json"]))).expect("json");
     assert_eq!(
         json["from_customers"], 3,
         "the handler's flag wins over the list"
     );
 
     // One row per case in CSV.
-    let csv = ok(&env.redress(&[
-        "report",
-        "--from",
-        "2026-04-01",
-        "--to",
-        "2027-03-31",
-        "--format",
-        "csv",
-    ]));
+    let csv = ok(&year_report(&env, &["--format", "csv"]));
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 6, "header and five cases:\n{csv}");
     assert!(rows[0].starts_with("reference,kind,received_at,source"));
@@ -398,17 +381,10 @@ async fn the_report_counts_what_happened_not_what_is_now() {
 
     // The HTML report opens offline in a browser with its tables and charts.
     let html_path = env.dir.path().join("report.html");
-    ok(&env.redress(&[
-        "report",
-        "--from",
-        "2026-04-01",
-        "--to",
-        "2027-03-31",
-        "--format",
-        "html",
-        "--out",
-        &path_str(&html_path),
-    ]));
+    ok(&year_report(
+        &env,
+        &["--format", "html", "--out", &path_str(&html_path)],
+    ));
     let html = std::fs::read_to_string(&html_path).expect("html");
     assert_eq!(
         html.matches("<svg").count(),
@@ -695,15 +671,7 @@ async fn the_landlords_own_sections_are_placed_around_the_figures() {
         ),
     )
     .expect("config");
-    let out = env.redress(&[
-        "report",
-        "--from",
-        "2026-04-01",
-        "--to",
-        "2027-03-31",
-        "--format",
-        "html",
-    ]);
+    let out = year_report(&env, &["--format", "html"]);
     let html = ok(&out);
     let at = |needle: &str| {
         html.find(needle)
