@@ -12,6 +12,7 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 command -v pg_isready >/dev/null || need_apt+=(postgresql)
 command -v chromium >/dev/null || need_apt+=(chromium)   # renders the HTML report in a test
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)   # drives the web app in the browser test
+command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)   # turns the PDF report into pages in a test
 command -v dpkg-deb >/dev/null || need_apt+=(dpkg)
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)   # scores the unit's hardening
 [ -x /bin/kill ] || [ -x /usr/bin/kill ] || need_apt+=(procps)   # signals the daemon in a test

@@ -71,7 +71,7 @@ pub enum Command {
         from: NaiveDate,
         #[arg(long, value_parser = parse_date)]
         to: NaiveDate,
-        /// md, html (with inline SVG charts), json (figures and one row per case) or csv (one row per case).
+        /// md, html (with inline SVG charts), pdf (the html printed by headless Chromium, pages numbered), json (figures and one row per case) or csv (one row per case).
         #[arg(long, default_value = "md")]
         format: String,
         /// Write to this file instead of standard output.
@@ -254,17 +254,21 @@ async fn report(
     let app = App::start(rules).await?;
     let report = crate::report::build(&app, from, to, clock.now()).await?;
     app.store.close().await;
-    let text = match format {
-        "md" => crate::report::markdown(&report),
-        "html" => crate::report::html(&report),
-        "json" => serde_json::to_string_pretty(&report)?,
-        "csv" => crate::report::csv(&report),
-        other => bail!("--format `{other}`: use md, html, json or csv"),
+    let bytes = match format {
+        "md" => crate::report::markdown(&report).into_bytes(),
+        "html" => crate::report::html(&report).into_bytes(),
+        "pdf" => crate::report::pdf::print(&crate::report::html(&report))?,
+        "json" => serde_json::to_string_pretty(&report)?.into_bytes(),
+        "csv" => crate::report::csv(&report).into_bytes(),
+        other => bail!("--format `{other}`: use md, html, pdf, json or csv"),
     };
     match out {
-        Some(path) => std::fs::write(&path, text)
+        Some(path) => std::fs::write(&path, bytes)
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{text}"),
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(&bytes)?;
+        }
     }
     Ok(())
 }

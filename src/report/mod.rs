@@ -9,6 +9,7 @@
 pub mod dashboard;
 pub mod figures;
 pub mod narrative;
+pub mod pdf;
 pub mod render;
 
 pub use figures::build;

@@ -176,7 +176,7 @@ pub fn html(r: &AnnualReport) -> String {
     body.push_str(&bar_chart("Stage 1 complaints over three years", &r.trend));
     narrative_html(r, false, &mut body);
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}: complaint handling report, {}</title><style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;color:#1a202c}}table{{border-collapse:collapse;margin:1em 0}}th,td{{border:1px solid #a0aec0;padding:.3em .6em;text-align:left}}th{{background:#edf2f7}}figure{{margin:1em 0}}</style></head><body>\n{}</body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}: complaint handling report, {}</title><style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;color:#1a202c}}table{{border-collapse:collapse;margin:1em 0}}th,td{{border:1px solid #a0aec0;padding:.3em .6em;text-align:left}}th{{background:#edf2f7}}figure{{margin:1em 0}}td:not(:first-child){{text-align:right}}@page{{size:A4;margin:18mm 16mm 20mm;@bottom-center{{content:\"Page \" counter(page) \" of \" counter(pages);font:9pt sans-serif}}}}@media print{{body{{margin:0;max-width:none}}figure,table,section.narrative h2{{break-inside:avoid}}h2{{break-after:avoid}}}}</style></head><body>\n{}</body></html>\n",
         minijinja::HtmlEscape(&r.organisation),
         r.period_in_words(),
         body

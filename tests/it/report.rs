@@ -683,3 +683,50 @@ async fn the_landlords_own_sections_are_placed_around_the_figures() {
     let warnings = String::from_utf8_lossy(&out.stderr);
     assert!(warnings.contains("learning.md"), "{warnings}");
 }
+
+/// Issue 13: `--format pdf` prints the page with headless Chromium; pdftoppm turns it into page
+/// images (one per page, each a real page) and its text carries the heading and page numbers.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_report_prints_to_a_numbered_pdf() {
+    let env = TestEnv::new();
+    let pdf = env.dir.path().join("report.pdf");
+    ok(&year_report(
+        &env,
+        &["--format", "pdf", "--out", &path_str(&pdf)],
+    ));
+    let bytes = std::fs::read(&pdf).expect("pdf written");
+    assert!(bytes.starts_with(b"%PDF"), "a PDF");
+    let pages = env.dir.path().join("page");
+    let status = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "50"])
+        .arg(&pdf)
+        .arg(&pages)
+        .status()
+        .expect("pdftoppm runs (tests/run.sh installs poppler-utils)");
+    assert!(status.success());
+    let images: Vec<_> = std::fs::read_dir(env.dir.path())
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("page"))
+        .collect();
+    assert!(images.len() >= 2, "{} page(s)", images.len());
+    for image in &images {
+        let png = std::fs::read(image.path()).expect("png");
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 2_000);
+    }
+    let text = std::process::Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Example Homes: complaint handling report"),
+        "{text}"
+    );
+    assert!(text.contains("April 2026 to March 2027"), "{text}");
+    assert!(
+        text.contains(&format!("Page 1 of {}", images.len())),
+        "{text}"
+    );
+}
