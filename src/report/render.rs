@@ -157,23 +157,39 @@ pub fn html(r: &AnnualReport) -> String {
         ))
     );
     narrative_html(r, true, &mut body);
-    body.push_str(&markdown_to_html(&figures_markdown(r)));
-    body.push_str("<h2>Charts</h2>\n");
-    body.push_str(&bar_chart(
-        "At which stage complaints concluded",
-        &[
-            ("Stage 1".into(), r.concluded_stage1),
-            ("Stage 2".into(), r.concluded_stage2),
-        ],
-    ));
-    body.push_str(&bar_chart("What the complaints are about", &r.themes));
     let areas: Vec<(String, i64)> = r
         .stage1_by_area
         .iter()
         .map(|(a, n, _)| (a.clone(), *n))
         .collect();
-    body.push_str(&bar_chart("Stage 1 complaints by service area", &areas));
-    body.push_str(&bar_chart("Stage 1 complaints over three years", &r.trend));
+    let charts = [
+        (
+            "Complaints received",
+            bar_chart(
+                "At which stage complaints concluded",
+                &[
+                    ("Stage 1".into(), r.concluded_stage1),
+                    ("Stage 2".into(), r.concluded_stage2),
+                ],
+            ),
+        ),
+        (
+            "Which service area did the complaint relate to?",
+            bar_chart("Stage 1 complaints by service area", &areas),
+        ),
+        (
+            "What are the complaints about?",
+            bar_chart("What the complaints are about", &r.themes),
+        ),
+        (
+            "Stage 1 complaints over three years",
+            bar_chart("Stage 1 complaints over three years", &r.trend),
+        ),
+    ];
+    body.push_str(&with_charts(
+        &markdown_to_html(&figures_markdown(r)),
+        &charts,
+    ));
     narrative_html(r, false, &mut body);
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}: complaint handling report, {}</title><style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;color:#1a202c}}table{{border-collapse:collapse;margin:1em 0}}th,td{{border:1px solid #a0aec0;padding:.3em .6em;text-align:left}}th{{background:#edf2f7}}figure{{margin:1em 0}}td:not(:first-child){{text-align:right}}@page{{size:A4;margin:18mm 16mm 20mm;@bottom-center{{content:\"Page \" counter(page) \" of \" counter(pages);font:9pt sans-serif}}}}@media print{{body{{margin:0;max-width:none}}figure,table,section.narrative h2{{break-inside:avoid}}h2{{break-after:avoid}}}}</style></head><body>\n{}</body></html>\n",
@@ -190,6 +206,23 @@ fn rate(r: Rate) -> String {
         r.total,
         percent(r.on_time, r.total)
     )
+}
+
+/// `html` with each chart placed at the end of the section it illustrates (after the section's
+/// table), its heading named in `charts`; a chart whose section is missing goes at the end.
+fn with_charts(html: &str, charts: &[(&str, String)]) -> String {
+    let mut out = html.to_string();
+    for (heading, chart) in charts {
+        let marker = format!("<h2>{}</h2>", escape_html(heading));
+        let at = out.find(&marker).map_or(out.len(), |start| {
+            let after = start + marker.len();
+            out[after..]
+                .find("<h2>")
+                .map_or(out.len(), |next| after + next)
+        });
+        out.insert_str(at, chart);
+    }
+    out
 }
 
 /// The landlord's sections that go before (or after) the figures, as HTML.

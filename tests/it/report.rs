@@ -391,6 +391,30 @@ async fn the_report_counts_what_happened_not_what_is_now() {
         4,
         "stage concluded, themes, service areas, trend"
     );
+    // Each chart sits with its own table: after its section's heading, before the next one.
+    let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("no {needle}"));
+    for (heading, chart, next) in [
+        (
+            "Complaints received",
+            "At which stage complaints concluded",
+            "Which service area",
+        ),
+        (
+            "Which service area",
+            "Stage 1 complaints by service area",
+            "Why did complaints escalate",
+        ),
+        (
+            "What are the complaints about",
+            "What the complaints are about",
+            "Other figures",
+        ),
+    ] {
+        assert!(
+            at(heading) < at(chart) && at(chart) < at(next),
+            "{chart} beside its table"
+        );
+    }
     let profile = tempfile::tempdir().expect("profile");
     let shot = env.dir.path().join("report.png");
     let chromium = |extra: &[&str]| {
