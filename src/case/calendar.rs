@@ -232,6 +232,21 @@ impl Calendar {
         instant.with_timezone(&self.tz).date_naive()
     }
 
+    /// The first instant of `day`, local time (the hour after a gap where midnight is skipped).
+    pub fn start_of_day(&self, day: NaiveDate) -> DateTime<Utc> {
+        let midnight = day.and_time(chrono::NaiveTime::MIN);
+        (0..3)
+            .find_map(|h| {
+                self.tz
+                    .from_local_datetime(&(midnight + Duration::hours(h)))
+                    .earliest()
+            })
+            .map_or_else(
+                || Utc.from_utc_datetime(&midnight),
+                |t| t.with_timezone(&Utc),
+            )
+    }
+
     /// Close of business on `day`, as an instant.
     pub fn close_of_business(&self, day: NaiveDate) -> DateTime<Utc> {
         let local = day.and_time(self.close_of_business);

@@ -647,6 +647,23 @@ impl Event {
         serde_json::from_value(serde_json::json!({ "kind": kind, "detail": detail })).ok()
     }
 
+    /// Whether an acknowledgement or response says it went in time (`None`: it does not say,
+    /// or the event is neither).
+    pub fn on_time(&self) -> Option<bool> {
+        match self {
+            Event::Acknowledged { on_time, .. } | Event::Responded { on_time, .. } => *on_time,
+            _ => None,
+        }
+    }
+
+    /// A response's outcome.
+    pub fn outcome(&self) -> Option<Outcome> {
+        match self {
+            Event::Responded { outcome, .. } => Some(*outcome),
+            _ => None,
+        }
+    }
+
     /// The stage an event belongs to, where it has one.
     pub fn stage(&self) -> Option<Stage> {
         match self {

@@ -251,24 +251,45 @@ async fn report(
     if to < from {
         bail!("--to {to} is before --from {from}");
     }
-    let app = App::start(rules).await?;
-    let report = crate::report::build(&app, from, to, clock.now()).await?;
-    app.store.close().await;
-    let bytes = match format {
-        "md" => crate::report::markdown(&report).into_bytes(),
-        "html" => crate::report::html(&report).into_bytes(),
-        "pdf" => crate::report::pdf::print(&crate::report::html(&report))?,
-        "json" => serde_json::to_string_pretty(&report)?.into_bytes(),
-        "csv" => crate::report::csv(&report).into_bytes(),
-        other => bail!("--format `{other}`: use md, html, pdf, json or csv"),
+    if !["md", "html", "pdf", "json", "csv"].contains(&format) {
+        bail!("--format `{format}`: use md, html, pdf, json or csv");
+    }
+    let mut sink: Box<dyn std::io::Write + Send> = match &out {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout()),
     };
-    match out {
-        Some(path) => std::fs::write(&path, bytes)
-            .with_context(|| format!("cannot write {}", path.display()))?,
-        None => {
-            use std::io::Write;
-            std::io::stdout().write_all(&bytes)?;
-        }
+    let mut sink = std::io::BufWriter::new(&mut sink);
+    let app = App::start(rules).await?;
+    let now = clock.now();
+    let written = write_report(&app, from, to, now, format, &mut sink).await;
+    app.store.close().await;
+    written?;
+    std::io::Write::flush(&mut sink)?;
+    Ok(())
+}
+
+/// The report for `from..=to` in `format`, written to `out`. The per-case rows (csv, and json
+/// after the figures) are written as they are read.
+async fn write_report(
+    app: &App,
+    from: NaiveDate,
+    to: NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
+    format: &str,
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<()> {
+    if format == "csv" {
+        return Ok(crate::report::write_csv(app, from, to, now, out).await?);
+    }
+    let report = crate::report::build(app, from, to, now).await?;
+    match format {
+        "json" => crate::report::write_json(app, &report, now, out).await?,
+        "pdf" => out.write_all(&crate::report::pdf::print(&crate::report::html(&report))?)?,
+        "html" => out.write_all(crate::report::html(&report).as_bytes())?,
+        _ => out.write_all(crate::report::markdown(&report).as_bytes())?,
     }
     Ok(())
 }

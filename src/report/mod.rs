@@ -1,19 +1,29 @@
 //! The figures a landlord publishes (the annual complaints performance report), computed from
 //! the record's events, not from the cases' current state, so a late answer stays late.
 //!
-//! A period is a span of local dates, both ends included. Stage 1 complaints are those received
-//! in the period; stage 2 reviews those requested in it. An acknowledgement or response counts as
-//! on time when its event says it was sent by its deadline; one still missing after its deadline
-//! counts as late.
+//! A period is a span of local dates, both ends included. Two bases, each labelled on the page:
+//! - received: stage 1 complaints received in the period, stage 2 reviews requested in it, and
+//!   whether each was acknowledged in time;
+//! - issued: stage responses issued in the period, whenever the complaint came: timeliness
+//!   (CH02), extensions and outcomes, so a closed year's figures stay the same.
+//!
+//! An acknowledgement or response counts as on time when its event says it was sent by its
+//! deadline; an acknowledgement still missing after its deadline counts as late.
+//!
+//! Files: [`figures`] (the counts, made in SQL by the store), [`rows`] (one row per case, streamed
+//! to CSV or JSON), [`render`] (Markdown and HTML), [`pdf`], [`narrative`] (the landlord's own
+//! sections), [`dashboard`] (the managers' live view).
 
 pub mod dashboard;
 pub mod figures;
 pub mod narrative;
 pub mod pdf;
 pub mod render;
+pub mod rows;
 
 pub use figures::build;
-pub use render::{csv, html, markdown};
+pub use render::{html, markdown};
+pub use rows::{ExportError, write_csv, write_json};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -82,7 +92,12 @@ pub struct AnnualReport {
     /// Stage 1 and 2 complaints from customers, and from neighbours and the wider community.
     pub from_customers: i64,
     pub from_community: i64,
-    /// CH01: stage 1 and stage 2 complaints per 1,000 homes (when `report.homes_owned` is set).
+    /// Stage 1 complaints received, and stage 2 reviews requested, in the period from tenants
+    /// (customers; neighbours and the wider community are not tenants): CH01's counts.
+    pub stage1_from_tenants: i64,
+    pub stage2_from_tenants: i64,
+    /// CH01: stage 1 and stage 2 complaints from tenants per 1,000 homes (when
+    /// `report.homes_owned` is set).
     pub ch01_stage1_per_1000_homes: Option<f64>,
     pub ch01_stage2_per_1000_homes: Option<f64>,
     /// CH02: percent of stage 1 and stage 2 complaints answered within the Code's timescales.
@@ -90,11 +105,9 @@ pub struct AnnualReport {
     pub ch02_stage2_percent: i64,
     /// Stage 1 complaints received in this period and the two before it: (period, count), oldest first.
     pub trend: Vec<(String, i64)>,
-    /// One row per case with something in the period, for the self-assessment and the Ombudsman.
-    pub cases: Vec<CaseLine>,
 }
 
-/// One case in the report.
+/// One case in the report's rows (CSV, JSON): [`rows`].
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CaseLine {
     pub reference: String,
@@ -182,12 +195,13 @@ impl AnnualReport {
             ombudsman_findings: Vec::new(),
             from_customers: 0,
             from_community: 0,
+            stage1_from_tenants: 0,
+            stage2_from_tenants: 0,
             ch01_stage1_per_1000_homes: None,
             ch01_stage2_per_1000_homes: None,
             ch02_stage1_percent: 0,
             ch02_stage2_percent: 0,
             trend: Vec::new(),
-            cases: Vec::new(),
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The landlord's own words around the figures. The Code (section 8) has the annual complaints
 //! report published with the self-assessment and the governing body's response, and a landlord
-//! writes a foreword and what it learned. Each is a Markdown file in `report.narrative_dir`,
-//! placed where the landlord's published report puts it: the foreword before the figures, the
-//! rest after them.
+//! writes a foreword, an introduction, what it learned and a conclusion. Each is a Markdown file
+//! in `report.narrative_dir`, placed where the landlord's published report puts it: the
+//! foreword and introduction before the figures, the rest after them.
 
 use std::path::Path;
 
@@ -12,6 +12,7 @@ use serde::Serialize;
 /// The narrative files, their headings and whether they come before the figures.
 pub const SECTIONS: &[(&str, &str, bool)] = &[
     ("foreword.md", "Foreword", true),
+    ("introduction.md", "Introduction", true),
     (
         "self-assessment.md",
         "Self-assessment against the Complaint Handling Code",
@@ -19,6 +20,7 @@ pub const SECTIONS: &[(&str, &str, bool)] = &[
     ),
     ("learning.md", "Learning and improvements", false),
     ("governing-body.md", "The governing body's response", false),
+    ("conclusion.md", "Conclusion", false),
 ];
 
 /// One section the landlord wrote.

@@ -1,73 +1,8 @@
-//! The report as a landlord publishes it: Markdown, HTML (charts as inline SVG, opens offline)
-//! and CSV (one row per case).
+//! The report as a landlord publishes it: Markdown and HTML (charts as inline SVG, opens
+//! offline). The per-case rows (CSV, JSON) are written by [`super::rows`].
 
 use super::dashboard::{Rate, percent};
 use super::{AnnualReport, narrative};
-
-/// One row per case, as CSV (RFC 4180 quoting).
-pub fn csv(r: &AnnualReport) -> String {
-    fn field(text: &str) -> String {
-        if text.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", text.replace('"', "\"\""))
-        } else {
-            text.to_string()
-        }
-    }
-    fn flag(value: Option<bool>) -> String {
-        match value {
-            Some(true) => "yes".into(),
-            Some(false) => "no".into(),
-            None => String::new(),
-        }
-    }
-    let mut out = String::from(
-        "reference,kind,received_at,source,service_area,themes,stage1_acknowledged_on_time,stage1_responded_on_time,stage1_extended,stage1_outcome,stage2_requested,stage2_acknowledged_on_time,stage2_responded_on_time,stage2_extended,stage2_outcome,concluded_stage,refused,ombudsman_findings,stage1_acknowledge_due,stage1_acknowledged_at,stage1_extended_at,stage1_response_due,stage1_responded_at,stage2_requested_at,stage2_acknowledge_due,stage2_acknowledged_at,stage2_extended_at,stage2_response_due,stage2_responded_at\r\n",
-    );
-    for c in &r.cases {
-        let row = [
-            field(&c.reference),
-            field(&c.kind),
-            c.received_at.to_rfc3339(),
-            field(&c.source),
-            field(c.service_area.as_deref().unwrap_or("")),
-            field(&c.themes.join("; ")),
-            flag(c.stage1_acknowledged_on_time),
-            flag(c.stage1_responded_on_time),
-            flag(Some(c.stage1_extended)),
-            field(c.stage1_outcome.as_deref().unwrap_or("")),
-            flag(Some(c.stage2_requested)),
-            flag(c.stage2_acknowledged_on_time),
-            flag(c.stage2_responded_on_time),
-            flag(Some(c.stage2_extended)),
-            field(c.stage2_outcome.as_deref().unwrap_or("")),
-            field(c.concluded_stage.as_deref().unwrap_or("")),
-            flag(Some(c.refused)),
-            field(&c.ombudsman_findings.join("; ")),
-        ];
-        let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
-            t.map(|t| t.to_rfc3339()).unwrap_or_default()
-        };
-        let (s1, s2) = (&c.stage1_dates, &c.stage2_dates);
-        let dates = [
-            time(s1.acknowledge_due),
-            time(s1.acknowledged_at),
-            time(s1.extended_at),
-            time(s1.response_due),
-            time(s1.responded_at),
-            time(s2.requested_at),
-            time(s2.acknowledge_due),
-            time(s2.acknowledged_at),
-            time(s2.extended_at),
-            time(s2.response_due),
-            time(s2.responded_at),
-        ];
-        out.push_str(&row.join(","));
-        out.push(',');
-        out.push_str(&dates.join(","));
-        out.push_str("\r\n");
-    }
-    out
-}
 
 fn escape_html(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -93,6 +28,97 @@ fn bar_chart(title: &str, bars: &[(String, i64)]) -> String {
             ty = y + 14,
             tx = 226 + width,
             label = escape_html(label)
+        ));
+    }
+    svg.push_str("</svg></figure>\n");
+    svg
+}
+
+/// Colours of the slices and lines, in order (dark enough to read white text beside).
+const PALETTE: [&str; 6] = [
+    "#2b6cb0", "#dd6b20", "#2f855a", "#805ad5", "#c53030", "#4a5568",
+];
+
+/// A doughnut chart as inline SVG: each slice's share of the whole, with a legend of counts and
+/// percentages.
+fn doughnut_chart(title: &str, slices: &[(String, i64)]) -> String {
+    let total: i64 = slices.iter().map(|(_, n)| n).sum();
+    let height = 60 + 26 * slices.len().max(4);
+    let mut svg = format!(
+        "<figure><svg class=\"chart\" role=\"img\" aria-label=\"{t}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"{height}\" viewBox=\"0 0 640 {height}\"><text x=\"0\" y=\"18\" font-weight=\"bold\" font-size=\"14\">{t}</text>",
+        t = escape_html(title)
+    );
+    let (cx, cy, radius) = (90.0, 40.0 + 70.0, 60.0);
+    // Each slice is a stroke on one circle, its length its share of the circumference.
+    let circumference = 2.0 * std::f64::consts::PI * radius;
+    let mut start = 0.0;
+    if total == 0 {
+        svg.push_str(&format!(
+            "<circle cx=\"{cx}\" cy=\"{cy}\" r=\"{radius}\" fill=\"none\" stroke=\"#e2e8f0\" stroke-width=\"28\"/>"
+        ));
+    }
+    for (i, (label, n)) in slices.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let length = *n as f64 / total.max(1) as f64 * circumference;
+        if *n > 0 {
+            svg.push_str(&format!(
+                "<circle cx=\"{cx}\" cy=\"{cy}\" r=\"{radius}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"28\" stroke-dasharray=\"{length:.2} {rest:.2}\" stroke-dashoffset=\"{offset:.2}\" transform=\"rotate(-90 {cx} {cy})\"><title>{label}: {n}</title></circle>",
+                rest = circumference - length,
+                offset = -start,
+                label = escape_html(label),
+            ));
+        }
+        start += length;
+        let y = 50 + i * 26;
+        svg.push_str(&format!(
+            "<rect x=\"200\" y=\"{y}\" width=\"14\" height=\"14\" fill=\"{colour}\"/><text x=\"222\" y=\"{ty}\" font-size=\"12\">{label}: {n} ({p}%)</text>",
+            ty = y + 12,
+            label = escape_html(label),
+            p = percent(*n, total),
+        ));
+    }
+    svg.push_str("</svg></figure>\n");
+    svg
+}
+
+/// A line chart as inline SVG: one point per period, labelled with its count.
+fn line_chart(title: &str, points: &[(String, i64)]) -> String {
+    let max = points.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    let (left, top, width, plot) = (40.0, 40.0, 560.0, 160.0);
+    let step = width / (points.len().max(2) - 1) as f64;
+    let at = |i: usize, n: i64| {
+        (
+            left + step * i as f64,
+            top + plot - n as f64 / max as f64 * plot,
+        )
+    };
+    let mut svg = format!(
+        "<figure><svg class=\"chart\" role=\"img\" aria-label=\"{t}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"250\" viewBox=\"0 0 640 250\"><text x=\"0\" y=\"18\" font-weight=\"bold\" font-size=\"14\">{t}</text><line x1=\"{left}\" y1=\"{base}\" x2=\"{right}\" y2=\"{base}\" stroke=\"#a0aec0\"/>",
+        t = escape_html(title),
+        base = top + plot,
+        right = left + width,
+    );
+    let path: Vec<String> = points
+        .iter()
+        .enumerate()
+        .map(|(i, (_, n))| {
+            let (x, y) = at(i, *n);
+            format!("{x:.1},{y:.1}")
+        })
+        .collect();
+    svg.push_str(&format!(
+        "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"3\"/>",
+        path.join(" "),
+        PALETTE[0]
+    ));
+    for (i, (label, n)) in points.iter().enumerate() {
+        let (x, y) = at(i, *n);
+        svg.push_str(&format!(
+            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"5\" fill=\"{colour}\"><title>{label}: {n}</title></circle><text x=\"{x:.1}\" y=\"{ny:.1}\" font-size=\"12\" text-anchor=\"middle\">{n}</text><text x=\"{x:.1}\" y=\"{ly}\" font-size=\"11\" text-anchor=\"middle\">{label}</text>",
+            colour = PALETTE[0],
+            ny = y - 10.0,
+            ly = top + plot + 22.0,
+            label = escape_html(label),
         ));
     }
     svg.push_str("</svg></figure>\n");
@@ -132,7 +158,9 @@ fn markdown_to_html(md: &str) -> String {
             out.push_str("</table>\n");
             in_table = false;
         }
-        if let Some(h) = line.strip_prefix("## ") {
+        if let Some(h) = line.strip_prefix("### ") {
+            out.push_str(&format!("<h3>{}</h3>\n", escape_html(h)));
+        } else if let Some(h) = line.strip_prefix("## ") {
             out.push_str(&format!("<h2>{}</h2>\n", escape_html(h)));
         } else if let Some(h) = line.strip_prefix("# ") {
             out.push_str(&format!("<h1>{}</h1>\n", escape_html(h)));
@@ -162,10 +190,16 @@ pub fn html(r: &AnnualReport) -> String {
         .iter()
         .map(|(a, n, _)| (a.clone(), *n))
         .collect();
+    // The trend's periods as a landlord names them: "2024/25" for a financial year.
+    let trend: Vec<(String, i64)> = r
+        .trend
+        .iter()
+        .map(|(period, n)| (period_label(period), *n))
+        .collect();
     let charts = [
         (
-            "Complaints received",
-            bar_chart(
+            "How many complaints were there, and at what stage did they conclude?",
+            doughnut_chart(
                 "At which stage complaints concluded",
                 &[
                     ("Stage 1".into(), r.concluded_stage1),
@@ -183,7 +217,7 @@ pub fn html(r: &AnnualReport) -> String {
         ),
         (
             "Stage 1 complaints over three years",
-            bar_chart("Stage 1 complaints over three years", &r.trend),
+            line_chart("Stage 1 complaints over three years", &trend),
         ),
     ];
     body.push_str(&with_charts(
@@ -209,20 +243,44 @@ fn rate(r: Rate) -> String {
 }
 
 /// `html` with each chart placed at the end of the section it illustrates (after the section's
-/// table), its heading named in `charts`; a chart whose section is missing goes at the end.
+/// table, before the next heading), its heading named in `charts`; a chart whose section is
+/// missing goes at the end.
 fn with_charts(html: &str, charts: &[(&str, String)]) -> String {
     let mut out = html.to_string();
     for (heading, chart) in charts {
-        let marker = format!("<h2>{}</h2>", escape_html(heading));
-        let at = out.find(&marker).map_or(out.len(), |start| {
-            let after = start + marker.len();
-            out[after..]
-                .find("<h2>")
+        let heading = escape_html(heading);
+        let found = ["h2", "h3"].iter().find_map(|tag| {
+            let marker = format!("<{tag}>{heading}</{tag}>");
+            out.find(&marker).map(|start| start + marker.len())
+        });
+        let at = found.map_or(out.len(), |after| {
+            ["<h2>", "<h3>"]
+                .iter()
+                .filter_map(|next| out[after..].find(next))
+                .min()
                 .map_or(out.len(), |next| after + next)
         });
         out.insert_str(at, chart);
     }
     out
+}
+
+/// "2024-04-01 to 2025-03-31" as "2024/25"; other periods as they are.
+fn period_label(period: &str) -> String {
+    use chrono::{Datelike, NaiveDate};
+    let date = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+    let dates = period
+        .split_once(" to ")
+        .and_then(|(from, to)| Some((date(from)?, date(to)?)));
+    match dates {
+        Some((from, to))
+            if (from.month(), from.day(), to.month(), to.day()) == (4, 1, 3, 31)
+                && to.year() == from.year() + 1 =>
+        {
+            format!("{}/{:02}", from.year(), to.year() % 100)
+        }
+        _ => period.to_string(),
+    }
 }
 
 /// The landlord's sections that go before (or after) the figures, as HTML.
@@ -236,8 +294,8 @@ fn narrative_html(r: &AnnualReport, before_figures: bool, body: &mut String) {
     }
 }
 
-/// The report as Markdown: the landlord's foreword, the figures in the order and shape of the
-/// published report's tables, then the landlord's other sections.
+/// The report as Markdown: the landlord's foreword and introduction, the figures in the order
+/// and shape of the published report's tables, then the landlord's other sections.
 pub fn markdown(r: &AnnualReport) -> String {
     let mut md = format!(
         "# {}: complaint handling report, {}\n\n",
@@ -257,52 +315,182 @@ pub fn markdown(r: &AnnualReport) -> String {
     md
 }
 
-/// The figures as Markdown tables, without the title.
+/// `n` of `total` with its share: "12 (34%)".
+fn share(n: i64, total: i64) -> String {
+    format!("{n} ({}%)", percent(n, total))
+}
+
+/// The figures as Markdown, in the order and under the headings of the landlord's published
+/// report (Connexus Homes 2024/25): complaints received and where they concluded, service areas,
+/// response times, extensions, outcomes, escalations, themes, refusals, then the Housing
+/// Ombudsman's reviews; after them the Regulator's measures, the trend and who complained.
 fn figures_markdown(r: &AnnualReport) -> String {
     let mut md = String::from("## Complaints received\n\n");
+    received_markdown(r, &mut md);
+    service_areas_markdown(r, &mut md);
+    response_times_markdown(r, &mut md);
+    extensions_markdown(r, &mut md);
+    outcomes_markdown(r, &mut md);
+    escalations_markdown(r, &mut md);
+    themes_markdown(r, &mut md);
+    refusals_markdown(r, &mut md);
+    ombudsman_markdown(r, &mut md);
+    measures_markdown(r, &mut md);
+    md
+}
+
+/// The two bases, said under every table that uses one.
+fn received_base(r: &AnnualReport) -> String {
+    format!(
+        "Base: complaints received (stage 1: {}) and reviews requested (stage 2: {}) in the period.\n\n",
+        r.stage1.received, r.stage2.received
+    )
+}
+
+fn issued_base(r: &AnnualReport) -> String {
+    format!(
+        "Base: stage responses issued in the period, whenever the complaint came (stage 1: {}, stage 2: {}), as the Regulator of Social Housing's CH02 counts them, so a closed year's figures stay the same when the report is run again.\n\n",
+        r.stage1.responses_issued, r.stage2.responses_issued
+    )
+}
+
+fn received_markdown(r: &AnnualReport, md: &mut String) {
     md.push_str(&format!(
-        "| | Stage 1 | Stage 2 |\n|---|---|---|\n| Received in the period | {} | {} |\n| Of those, acknowledged within time | {} | {} |\n| Responses issued in the period | {} | {} |\n| Of those, within the Code's timescales | {} | {} |\n| Of those, extended | {} | {} |\n| Answered within the extension | {} | {} |\n| Upheld | {} | {} |\n| Partly upheld | {} | {} |\n| Not upheld | {} | {} |\n\n\
-         Bases: the received and acknowledged rows count complaints received (stage 1) and reviews requested (stage 2) in the period. The rows from \"Responses issued\" down count the stage responses issued in the period, whenever the complaint came, as the Regulator of Social Housing's CH02 and this report's outcomes do; an answer within an extension the Code allows counts as within the timescales. A closed year's figures therefore stay the same when the report is run again.\n\n",
-        r.stage1.received, r.stage2.received,
-        rate(r.stage1.acknowledged_in_time), rate(r.stage2.acknowledged_in_time),
-        r.stage1.responses_issued, r.stage2.responses_issued,
-        rate(r.stage1.responded_in_time), rate(r.stage2.responded_in_time),
-        rate(r.stage1.extended), rate(r.stage2.extended),
-        r.stage1.answered_within_extension, r.stage2.answered_within_extension,
-        r.stage1.upheld, r.stage2.upheld, r.stage1.partly_upheld, r.stage2.partly_upheld, r.stage1.not_upheld, r.stage2.not_upheld,
+        "### How many complaints were there, and at what stage did they conclude?\n\n\
+         | | Stage 1 | Stage 2 |\n|---|---|---|\n| Received in the period | {} | {} |\n\n{}\
+         | Concluded at | Cases | Percent |\n|---|---|---|\n| Stage 1 | {} | {}% |\n| Stage 2 | {} | {}% |\n| All resolutions provided | {} | 100% |\n\n",
+        r.stage1.received,
+        r.stage2.received,
+        received_base(r),
+        r.concluded_stage1,
+        percent(r.concluded_stage1, r.resolutions),
+        r.concluded_stage2,
+        percent(r.concluded_stage2, r.resolutions),
+        r.resolutions,
     ));
+}
+
+fn service_areas_markdown(r: &AnnualReport, md: &mut String) {
     md.push_str(&format!(
-        "Resolutions provided: {} (concluded at stage 1: {}, at stage 2: {}). Stage 2 reviews needing no further action: {}.\n\n",
-        r.resolutions, r.concluded_stage1, r.concluded_stage2, r.stage2_no_further_action
+        "### Which service area did the complaint relate to?\n\nOut of {} stage 1 complaints:\n\n| Service area | Count | Percent |\n|---|---|---|\n",
+        r.stage1.received
     ));
-    md.push_str(&format!("## Which service area did the complaint relate to?\n\nOut of {} stage 1 complaints:\n\n| Service area | Count | Percent |\n|---|---|---|\n", r.stage1.received));
     for (area, n, p) in &r.stage1_by_area {
         md.push_str(&format!("| {area} | {n} | {p}% |\n"));
     }
-    md.push_str("\n## Why did complaints escalate?\n\n| Reason | Reviews |\n|---|---|\n");
+    md.push('\n');
+}
+
+fn response_times_markdown(r: &AnnualReport, md: &mut String) {
+    md.push_str(&format!(
+        "### What were the response times?\n\n| Acknowledged within time | Stage 1 | Stage 2 |\n|---|---|---|\n| Of those received | {} | {} |\n\n{}\
+         | Answered within the Code's timescales | Stage 1 | Stage 2 |\n|---|---|---|\n| Of the responses issued | {} | {} |\n\n{}",
+        rate(r.stage1.acknowledged_in_time),
+        rate(r.stage2.acknowledged_in_time),
+        received_base(r),
+        rate(r.stage1.responded_in_time),
+        rate(r.stage2.responded_in_time),
+        issued_base(r),
+    ));
+}
+
+fn extensions_markdown(r: &AnnualReport, md: &mut String) {
+    let organisation = if r.organisation.is_empty() {
+        "the landlord"
+    } else {
+        &r.organisation
+    };
+    md.push_str(&format!(
+        "### In how many cases did {organisation} extend the response deadline?\n\n| | Stage 1 | Stage 2 |\n|---|---|---|\n| Responses after an extension | {} | {} |\n| Of those, answered within the extension | {} | {} |\n\n{}",
+        rate(r.stage1.extended),
+        rate(r.stage2.extended),
+        share(r.stage1.answered_within_extension, r.stage1.extended.on_time),
+        share(r.stage2.answered_within_extension, r.stage2.extended.on_time),
+        issued_base(r),
+    ));
+}
+
+fn outcomes_markdown(r: &AnnualReport, md: &mut String) {
+    let row = |label: &str, one: i64, two: i64| {
+        format!(
+            "| {label} | {} | {} |\n",
+            share(one, r.stage1.responses_issued),
+            share(two, r.stage2.responses_issued)
+        )
+    };
+    md.push_str("### What were the outcomes of the complaints?\n\n| Outcome | Stage 1 | Stage 2 |\n|---|---|---|\n");
+    md.push_str(&row("Upheld", r.stage1.upheld, r.stage2.upheld));
+    md.push_str(&row(
+        "Partly upheld",
+        r.stage1.partly_upheld,
+        r.stage2.partly_upheld,
+    ));
+    md.push_str(&row("Not upheld", r.stage1.not_upheld, r.stage2.not_upheld));
+    md.push('\n');
+    md.push_str(&issued_base(r));
+}
+
+fn escalations_markdown(r: &AnnualReport, md: &mut String) {
+    md.push_str(
+        "### Why did complaints escalate through the process?\n\n| Reason | Reviews |\n|---|---|\n",
+    );
     for (reason, n) in &r.escalation_reasons {
         md.push_str(&format!("| {} | {n} |\n", reason.replace('|', "/")));
     }
+    md.push_str(&format!(
+        "\nIn {}% of reviews concluded ({} of {}), no further action or resolution was required.\n\n",
+        percent(r.stage2_no_further_action, r.concluded_stage2),
+        r.stage2_no_further_action,
+        r.concluded_stage2
+    ));
+}
+
+fn themes_markdown(r: &AnnualReport, md: &mut String) {
     md.push_str(
-        "\n## Why were complaints refused?\n\n| Ground (Code 2.2) | Refusals |\n|---|---|\n",
+        "### What are the complaints about?\n\n| Theme | Stage 1 complaints |\n|---|---|\n",
     );
+    for (theme, n) in &r.themes {
+        md.push_str(&format!("| {theme} | {} |\n", share(*n, r.stage1.received)));
+    }
+    md.push('\n');
+}
+
+fn refusals_markdown(r: &AnnualReport, md: &mut String) {
+    md.push_str(&format!(
+        "### What complaints have been refused?\n\n{} complaints were not taken into the procedure.\n\n| Ground (Code 2.2) | Refusals |\n|---|---|\n",
+        r.refused
+    ));
     for (ground, n) in &r.refusal_reasons {
         md.push_str(&format!("| {ground} | {n} |\n"));
     }
-    md.push_str("\n## What are the complaints about?\n\n| Theme | Count |\n|---|---|\n");
-    for (theme, n) in &r.themes {
-        md.push_str(&format!("| {theme} | {n} |\n"));
+    md.push('\n');
+}
+
+fn ombudsman_markdown(r: &AnnualReport, md: &mut String) {
+    md.push_str(&format!(
+        "## Reviews concluded by the Housing Ombudsman\n\n| | Cases |\n|---|---|\n| Determined by the Ombudsman in the period | {} |\n| Referred to the Ombudsman in the period | {} |\n| Still with the Ombudsman at the period's end | {} |\n\n| Finding | About | Count |\n|---|---|---|\n",
+        r.ombudsman_determined, r.ombudsman_referrals, r.ombudsman_open
+    ));
+    for (finding, area, n) in &r.ombudsman_findings {
+        md.push_str(&format!(
+            "| {} | {} | {n} |\n",
+            capitalised(&finding.replace('_', " ")),
+            area.replace('_', " ")
+        ));
     }
-    md.push_str(&format!(
-        "\n## Other figures\n\n| | Count |\n|---|---|\n| Refused complaints | {} |\n| Compliments | {} |\n| Feedback | {} |\n| Service requests | {} |\n| Referred to the Housing Ombudsman | {} |\n",
-        r.refused, r.compliments, r.feedback, r.service_requests, r.ombudsman_referrals
-    ));
-    md.push_str(&format!(
-        "\n## Who complained\n\n| Source | Count |\n|---|---|\n| Customers | {} |\n| Neighbours and the wider community | {} |\n",
-        r.from_customers, r.from_community
-    ));
+    md.push('\n');
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+fn measures_markdown(r: &AnnualReport, md: &mut String) {
     md.push_str(
-        "\n## Tenant satisfaction measures\n\n| Measure | Stage 1 | Stage 2 |\n|---|---|---|\n",
+        "## Tenant satisfaction measures\n\n| Measure | Stage 1 | Stage 2 |\n|---|---|---|\n",
     );
     // CH01 needs the number of homes; without it the row is left out (a warning says so).
     if let (Some(s1), Some(s2)) = (r.ch01_stage1_per_1000_homes, r.ch01_stage2_per_1000_homes) {
@@ -311,25 +499,54 @@ fn figures_markdown(r: &AnnualReport) -> String {
         ));
     }
     md.push_str(&format!(
-        "| CH02 responses issued within the Code's timescales | {}% | {}% |\n",
+        "| CH02 responses issued within the Code's timescales | {}% | {}% |\n\n\
+         CH01 counts complaints received from tenants in the period, per 1,000 homes owned. CH02 counts the stage responses issued in the period, an answer within an extension the Code allows counting as within (the Regulator of Social Housing's technical requirements).\n\n",
         r.ch02_stage1_percent, r.ch02_stage2_percent
     ));
     md.push_str(
-        "\n## Stage 1 complaints over three years\n\n| Period | Stage 1 complaints |\n|---|---|\n",
+        "## Stage 1 complaints over three years\n\n| Period | Stage 1 complaints |\n|---|---|\n",
     );
     for (period, n) in &r.trend {
         md.push_str(&format!("| {period} | {n} |\n"));
     }
     md.push_str(&format!(
-        "\n## Housing Ombudsman determinations\n\nCases determined in the period: {}. Cases still with the Ombudsman at its end: {}.\n\n| Finding | About | Count |\n|---|---|---|\n",
-        r.ombudsman_determined, r.ombudsman_open
+        "\n## Who complained\n\n| Source | Count |\n|---|---|\n| Customers | {} |\n| Neighbours and the wider community | {} |\n\n\
+         ## Compliments, feedback and service requests\n\n| | Count |\n|---|---|\n| Compliments | {} |\n| Feedback | {} |\n| Service requests | {} |\n",
+        r.from_customers, r.from_community, r.compliments, r.feedback, r.service_requests
     ));
-    for (finding, area, n) in &r.ombudsman_findings {
-        md.push_str(&format!(
-            "| {} | {} | {n} |\n",
-            finding.replace('_', " "),
-            area.replace('_', " ")
-        ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_financial_year_is_named_as_a_landlord_names_it() {
+        assert_eq!(period_label("2024-04-01 to 2025-03-31"), "2024/25");
+        assert_eq!(period_label("1999-04-01 to 2000-03-31"), "1999/00");
+        assert_eq!(
+            period_label("2024-10-03 to 2024-12-31"),
+            "2024-10-03 to 2024-12-31"
+        );
+        assert_eq!(period_label("§§§ to ²²²"), "§§§ to ²²²", "never a panic");
     }
-    md
+
+    #[test]
+    fn a_doughnut_shows_each_share_and_an_empty_one_a_grey_ring() {
+        let chart = doughnut_chart("Stages", &[("Stage 1".into(), 3), ("Stage 2".into(), 1)]);
+        assert!(chart.contains("Stage 1: 3 (75%)") && chart.contains("Stage 2: 1 (25%)"));
+        assert_eq!(chart.matches("stroke-dasharray").count(), 2);
+        let empty = doughnut_chart("Stages", &[("Stage 1".into(), 0), ("Stage 2".into(), 0)]);
+        assert!(empty.contains("#e2e8f0") && !empty.contains("stroke-dasharray"));
+    }
+
+    #[test]
+    fn each_chart_goes_before_the_next_heading_of_any_level() {
+        let html = "<h2>A</h2><table></table><h3>B</h3><p>b</p><h2>C</h2>";
+        let placed = with_charts(html, &[("B", "[chart]".into()), ("Z", "[end]".into())]);
+        assert_eq!(
+            placed,
+            "<h2>A</h2><table></table><h3>B</h3><p>b</p>[chart]<h2>C</h2>[end]"
+        );
+    }
 }

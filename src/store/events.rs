@@ -6,7 +6,7 @@ use sqlx::AnyConnection;
 
 use super::rows::{EventRow, event_from_row};
 use super::{StoreError, Tx, ts};
-use crate::case::model::{Event, Stage};
+use crate::case::model::{Event, Outcome, Stage};
 
 impl Tx {
     /// Appends an event to a case's record: `at` is when it happened (the clock's time, `--now`
@@ -21,7 +21,8 @@ impl Tx {
         let (kind, detail) = event.to_parts();
         let operator = self.operator.to_string();
         sqlx::query(
-            "INSERT INTO events (case_id, at, kind, actor, detail, stage, recorded_at, recorded_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO events (case_id, at, kind, actor, detail, stage, recorded_at, recorded_by, on_time, outcome) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(case_id)
         .bind(ts(at))
@@ -31,6 +32,8 @@ impl Tx {
         .bind(event.stage().map(Stage::as_str))
         .bind(ts(Utc::now()))
         .bind(operator)
+        .bind(event.on_time().map(i64::from))
+        .bind(event.outcome().map(Outcome::as_str))
         .execute(self.conn())
         .await?;
         Ok(())

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::annual::Span;
 use super::rows::{EventRow, event_from_row, typed};
 use super::{Store, StoreError, from_ts, ts};
 use crate::case::deadlines::DeadlineKind;
@@ -88,52 +89,95 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
-    /// Every case with its history, as the record stood at `now`.
-    pub async fn report_cases(&self, now: DateTime<Utc>) -> Result<Vec<ReportCase>, StoreError> {
-        let mut cases = std::collections::BTreeMap::new();
-        for row in sqlx::query("SELECT id, reference, customer_address, kind, received_at, service_area, themes FROM cases")
-            .fetch_all(&self.pool)
-            .await?
+    /// Each case received or with an event in the span, with its whole history and its
+    /// deadlines not met by `now`, handed to `each` one at a time in reference order, so a
+    /// year's rows are never all in memory.
+    pub async fn each_report_case<E: From<StoreError>>(
+        &self,
+        span: Span,
+        now: DateTime<Utc>,
+        mut each: impl FnMut(ReportCase) -> Result<(), E>,
+    ) -> Result<(), E> {
+        use futures::TryStreamExt;
+        const IN_SPAN: &str = "SELECT id FROM cases WHERE received_at >= $1 AND received_at < $2 \
+             UNION SELECT case_id FROM events WHERE at >= $1 AND at < $2";
+        let mut overdue: std::collections::HashMap<i64, Vec<DeadlineKind>> = Default::default();
+        for row in sqlx::query(&format!(
+            "SELECT case_id, kind FROM deadlines WHERE ((status = 'open' AND due_at < $3) OR status = 'missed') \
+             AND case_id IN ({IN_SPAN})"
+        ))
+        .bind(ts(span.start))
+        .bind(ts(span.end))
+        .bind(ts(now))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from)?
         {
-            let id: i64 = row.try_get("id")?;
-            cases.insert(id, ReportCase {
-                id,
-                reference: row.try_get("reference")?,
-                customer_address: row.try_get("customer_address")?,
-                kind: typed("cases.kind", row.try_get("kind")?, CaseKind::parse)?,
-                received_at: from_ts(row.try_get("received_at")?),
-                service_area: row.try_get("service_area")?,
-                themes: serde_json::from_str(&row.try_get::<String, _>("themes")?).unwrap_or_default(),
-                events: Vec::new(),
-                overdue_deadlines: Vec::new(),
-            });
+            let kind = typed(
+                "deadlines.kind",
+                row.try_get("kind").map_err(StoreError::from)?,
+                DeadlineKind::parse,
+            )?;
+            let case_id: i64 = row.try_get("case_id").map_err(StoreError::from)?;
+            overdue.entry(case_id).or_default().push(kind);
         }
-        for row in sqlx::query("SELECT case_id, at, kind, actor, detail, recorded_at, recorded_by FROM events ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?
-        {
-            let stored = event_from_row(&row)?;
-            if let (Some(case), Some(event)) = (
-                cases.get_mut(&row.try_get::<i64, _>("case_id")?),
-                stored.event(),
-            ) {
-                case.events.push((stored.at, event));
+        let sql = format!(
+            "SELECT c.id, c.reference, c.customer_address, c.kind, c.received_at, c.service_area, c.themes, \
+               e.at, e.kind AS event_kind, e.detail \
+             FROM cases c LEFT JOIN events e ON e.case_id = c.id \
+             WHERE c.id IN ({IN_SPAN}) ORDER BY c.id, e.id"
+        );
+        let mut rows = sqlx::query(&sql)
+            .bind(ts(span.start))
+            .bind(ts(span.end))
+            .fetch(&self.pool);
+        let mut current: Option<ReportCase> = None;
+        while let Some(row) = rows.try_next().await.map_err(StoreError::from)? {
+            let id: i64 = row.try_get("id").map_err(StoreError::from)?;
+            if let Some(done) = current.take_if(|c| c.id != id) {
+                each(done)?;
+            }
+            let case = match &mut current {
+                Some(case) => case,
+                None => current.insert(report_case(&row, overdue.remove(&id).unwrap_or_default())?),
+            };
+            if let Some(event) = event_of(&row)? {
+                case.events.push(event);
             }
         }
-        for row in
-            sqlx::query("SELECT case_id, kind FROM deadlines WHERE (status = 'open' AND due_at < $1) OR status = 'missed'")
-                .bind(ts(now))
-                .fetch_all(&self.pool)
-                .await?
-        {
-            if let Some(case) = cases.get_mut(&row.try_get::<i64, _>("case_id")?) {
-                case.overdue_deadlines.push(typed(
-                    "deadlines.kind",
-                    row.try_get("kind")?,
-                    DeadlineKind::parse,
-                )?);
-            }
+        if let Some(done) = current {
+            each(done)?;
         }
-        Ok(cases.into_values().collect())
+        Ok(())
     }
+}
+
+/// A case's own columns, with no events yet.
+fn report_case(
+    row: &sqlx::any::AnyRow,
+    overdue_deadlines: Vec<DeadlineKind>,
+) -> Result<ReportCase, StoreError> {
+    Ok(ReportCase {
+        id: row.try_get("id")?,
+        reference: row.try_get("reference")?,
+        customer_address: row.try_get("customer_address")?,
+        kind: typed("cases.kind", row.try_get("kind")?, CaseKind::parse)?,
+        received_at: from_ts(row.try_get("received_at")?),
+        service_area: row.try_get("service_area")?,
+        themes: serde_json::from_str(&row.try_get::<String, _>("themes")?).unwrap_or_default(),
+        events: Vec::new(),
+        overdue_deadlines,
+    })
+}
+
+/// The event on a row of the cases-with-events join: `None` for a case with none, or a record
+/// this version does not know.
+fn event_of(row: &sqlx::any::AnyRow) -> Result<Option<(DateTime<Utc>, Event)>, StoreError> {
+    let Some(kind) = row.try_get::<Option<String>, _>("event_kind")? else {
+        return Ok(None);
+    };
+    let detail: String = row.try_get("detail")?;
+    let detail = serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null);
+    let at = from_ts(row.try_get("at")?);
+    Ok(Event::from_parts(&kind, &detail).map(|event| (at, event)))
 }

@@ -9,7 +9,7 @@
 //!
 //! Files: [`rows`] (what comes back), then one file per table group: [`messages`], [`cases`],
 //! [`events`], [`deadlines`], [`outbox`], [`reminders`], [`figures`] (dashboard and report reads),
-//! [`senders`] (restrictions and mailbox state).
+//! [`senders`] (restrictions and mailbox state), [`annual`] (the published report's counts, in SQL).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -20,6 +20,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 
 pub mod accounts;
+pub mod annual;
 pub mod cases;
 pub mod chunks;
 pub mod deadlines;

@@ -525,14 +525,293 @@ async fn letters_and_figures(store: Store) {
         .await
         .expect("events");
     assert_eq!(events, [event]);
-    let report = store
-        .report_cases(now + Duration::days(1))
+    let mut cases = Vec::new();
+    let span = annual::Span {
+        start: now - Duration::days(1),
+        end: now + Duration::days(1),
+    };
+    store
+        .each_report_case(span, now + Duration::days(1), |case| {
+            cases.push(case);
+            Ok::<(), StoreError>(())
+        })
         .await
         .expect("report");
-    assert_eq!(report.len(), 1);
-    assert_eq!(report[0].events.len(), 1);
+    assert_eq!(cases.len(), 1);
+    assert_eq!(cases[0].events.len(), 1);
 }
 on_both!(letters_and_figures_on, letters_and_figures);
+
+/// The published report's counts, made in SQL: one record with a known answer for each.
+async fn annual_counts(store: Store) {
+    use crate::case::model::{EscalationRequest, Finding, FindingArea, Source};
+    let span = annual::Span {
+        start: at("2026-03-31T23:00:00Z"),
+        end: at("2027-04-01T00:00:00Z"),
+    };
+    let (before, inside, now) = (
+        at("2026-02-02T10:00:00Z"),
+        at("2026-06-01T10:00:00Z"),
+        at("2027-06-01T10:00:00Z"),
+    );
+    let mut tx = store.begin().await.expect("tx");
+    let case = |n: &str, kind: CaseKind, received_at, area: Option<&str>, themes: &[&str]| {
+        let mut new = complaint(n);
+        new.kind = kind;
+        new.received_at = received_at;
+        new.service_area = area.map(str::to_string);
+        new.themes = themes.iter().map(|t| t.to_string()).collect();
+        new.customer_address = Some(format!("{n}@example.test"));
+        (format!("CMP-A-{n}"), new)
+    };
+    let (a, b, c, d, e, f) = (
+        case("a", CaseKind::Complaint, inside, Some("Repairs"), &["damp"]),
+        case("b", CaseKind::Complaint, inside, None, &[]),
+        case("c", CaseKind::Complaint, before, Some("Repairs"), &[]),
+        case("d", CaseKind::Complaint, before, None, &[]),
+        case("e", CaseKind::Complaint, before, None, &[]),
+        case("f", CaseKind::Compliment, inside, None, &[]),
+    );
+    let mut ids = Vec::new();
+    for (reference, new) in [&a, &b, &c, &d, &e, &f] {
+        ids.push(
+            tx.insert_case(reference, new, new.received_at)
+                .await
+                .expect("case"),
+        );
+    }
+    let day = |d: i64| inside + Duration::days(d);
+    let ack = |stage, on_time| Event::Acknowledged {
+        stage,
+        understanding: None,
+        outcome_sought: None,
+        due_at: None,
+        on_time: Some(on_time),
+        deadline_met: None,
+        automatic: false,
+    };
+    let responded = |stage, outcome, on_time| Event::Responded {
+        stage,
+        outcome,
+        reasons: "r".into(),
+        remedy: "none".into(),
+        actions: Vec::new(),
+        due_at: None,
+        on_time: Some(on_time),
+    };
+    let events = [
+        (ids[0], day(1), ack(Stage::Stage1, true)),
+        (
+            ids[0],
+            day(5),
+            Event::Extended {
+                stage: Stage::Stage1,
+                days: 5,
+                reason: "r".into(),
+                previous_due_at: day(10),
+                due_at: day(15),
+            },
+        ),
+        (
+            ids[0],
+            day(12),
+            responded(Stage::Stage1, Outcome::Upheld, true),
+        ),
+        (
+            ids[2],
+            day(1),
+            responded(Stage::Stage1, Outcome::NotUpheld, false),
+        ),
+        (
+            ids[2],
+            day(3),
+            Event::Escalated {
+                from_stage: Stage::Stage1,
+                to_stage: Stage::Stage2,
+                requested_at: day(3),
+                detail: EscalationRequest {
+                    reason: Some("phoned".into()),
+                    ..Default::default()
+                },
+            },
+        ),
+        (ids[2], day(4), ack(Stage::Stage2, true)),
+        (
+            ids[2],
+            day(20),
+            responded(Stage::Stage2, Outcome::NotUpheld, true),
+        ),
+        (
+            ids[2],
+            day(21),
+            Event::SourceSet {
+                source: Source::Community,
+            },
+        ),
+        (
+            ids[3],
+            day(2),
+            Event::Refused {
+                reason: "abusive".into(),
+                stage: Some(Stage::Stage1),
+            },
+        ),
+        (
+            ids[3],
+            day(30),
+            Event::OmbudsmanReferral {
+                notes: String::new(),
+            },
+        ),
+        (
+            ids[4],
+            before,
+            Event::OmbudsmanReferral {
+                notes: String::new(),
+            },
+        ),
+        (
+            ids[4],
+            day(40),
+            Event::OmbudsmanFinding {
+                finding: Finding::Maladministration,
+                area: FindingArea::ComplaintHandling,
+                notes: String::new(),
+            },
+        ),
+    ];
+    for (id, when, event) in &events {
+        tx.insert_event(*id, *when, "h", event)
+            .await
+            .expect("event");
+    }
+    let late = Deadline {
+        kind: DeadlineKind::Stage1Acknowledgement,
+        due_at: day(5),
+        rule: "6.2".into(),
+    };
+    tx.insert_deadline(ids[1], &late, inside)
+        .await
+        .expect("deadline");
+    tx.commit().await.expect("commit");
+
+    let kinds = store.received_by_kind(span).await.expect("kinds");
+    assert_eq!(
+        kinds,
+        [("compliment".to_string(), 1)],
+        "compliments, feedback and service requests; complaints are counted by stage"
+    );
+    let mut received = store
+        .complaints_received_by_area(span)
+        .await
+        .expect("received");
+    received.sort_by(|x, y| x.service_area.cmp(&y.service_area));
+    let group = |area: Option<&str>, themes: &[&str]| annual::ReceivedGroup {
+        service_area: area.map(str::to_string),
+        themes: themes.iter().map(|t| t.to_string()).collect(),
+        count: 1,
+    };
+    assert_eq!(
+        received,
+        [group(None, &[]), group(Some("Repairs"), &["damp"])]
+    );
+    let asked = |on_time, known, asked| annual::Asked {
+        asked,
+        acknowledgement_known: known,
+        acknowledged_on_time: on_time,
+    };
+    assert_eq!(
+        store.asked(Stage::Stage1, span, now).await.expect("asked"),
+        asked(1, 2, 2),
+        "b is late: its deadline passed"
+    );
+    assert_eq!(
+        store.asked(Stage::Stage2, span, now).await.expect("asked"),
+        asked(1, 1, 1)
+    );
+    let mut issued = store.issued(Stage::Stage1, span).await.expect("issued");
+    issued.sort_by(|x, y| x.outcome.cmp(&y.outcome));
+    let row = |outcome: &str, count, on_time, extended, extended_on_time| annual::Issued {
+        outcome: Some(outcome.into()),
+        count,
+        on_time,
+        extended,
+        extended_on_time,
+    };
+    assert_eq!(
+        issued,
+        [row("not_upheld", 1, 0, 0, 0), row("upheld", 1, 1, 1, 1)]
+    );
+    assert_eq!(
+        store.issued(Stage::Stage2, span).await.expect("issued"),
+        [row("not_upheld", 1, 1, 0, 0)]
+    );
+    let mut concluded = store.concluded(span).await.expect("concluded");
+    concluded.sort_by(|x, y| x.stage.cmp(&y.stage));
+    let end = |stage: &str, outcome: &str, no_actions| annual::Concluded {
+        stage: Some(stage.into()),
+        outcome: Some(outcome.into()),
+        count: 1,
+        no_actions,
+    };
+    assert_eq!(
+        concluded,
+        [end("stage1", "upheld", 0), end("stage2", "not_upheld", 1)],
+        "c concluded at stage 2"
+    );
+    assert_eq!(
+        store.escalations(span).await.expect("why"),
+        [annual::Escalation {
+            reason: Some("phoned".into()),
+            words: None,
+            count: 1
+        }]
+    );
+    assert_eq!(
+        store.refusals(span).await.expect("refusals"),
+        [("abusive".to_string(), 1)]
+    );
+    let ombudsman = store.ombudsman(span).await.expect("ombudsman");
+    assert_eq!(
+        ombudsman,
+        annual::OmbudsmanCounts {
+            referrals: 1,
+            determined: 1,
+            open: 1,
+            findings: vec![("maladministration".into(), "complaint_handling".into(), 1)]
+        }
+    );
+    let mut who = store.complainants(span, true).await.expect("who");
+    who.sort_by(|x, y| x.address.cmp(&y.address));
+    let person = |flag: Option<&str>, address: &str, received: bool| annual::Complainants {
+        flagged: flag.map(str::to_string),
+        address: Some(address.into()),
+        stage1: received,
+        stage2: !received,
+        count: 1,
+    };
+    assert_eq!(
+        who,
+        [
+            person(None, "a@example.test", true),
+            person(None, "b@example.test", true),
+            person(Some("community"), "c@example.test", false)
+        ],
+        "a and b were received in the span; c asked for a review in it"
+    );
+    assert_eq!(
+        store
+            .complainants(span, false)
+            .await
+            .expect("who")
+            .iter()
+            .map(|r| r.count)
+            .sum::<i64>(),
+        3
+    );
+    assert_eq!(store.complaints_received(span).await.expect("n"), 2);
+}
+on_both!(annual_counts_on, annual_counts);
 
 /// Restrictions and the mailbox's read position.
 async fn senders_and_mailbox_state(store: Store) {

@@ -162,6 +162,8 @@ pub enum WebError {
     Store(#[from] StoreError),
     #[error("the page could not be drawn: {0}")]
     View(#[from] minijinja::Error),
+    #[error(transparent)]
+    Export(#[from] crate::report::ExportError),
 }
 
 impl IntoResponse for WebError {
@@ -176,7 +178,7 @@ impl IntoResponse for WebError {
             WebError::NotFound | WebError::Case(CaseError::NoSuchCase(_)) => StatusCode::NOT_FOUND,
             WebError::Store(StoreError::NoSuchCase(_)) => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) | WebError::Case(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            WebError::Store(_) | WebError::View(_) => {
+            WebError::Store(_) | WebError::View(_) | WebError::Export(_) => {
                 tracing::error!(error = %self, "web request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }

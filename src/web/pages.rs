@@ -538,8 +538,8 @@ pub async fn report_csv(
 ) -> Result<Response, WebError> {
     staff.require(Role::Manager)?;
     let (from, to) = period.dates(&web);
-    let report = crate::report::figures::build(&web.app, from, to, web.clock.now()).await?;
-    let csv = crate::report::render::csv(&report).into_bytes();
+    let mut csv = Vec::new();
+    crate::report::write_csv(&web.app, from, to, web.clock.now(), &mut csv).await?;
     Ok(download(
         csv,
         "text/csv; charset=utf-8",

@@ -283,14 +283,36 @@ async fn the_report_counts_what_happened_not_what_is_now() {
     ok(&year_report(&env, &["--out", &path_str(&md_path)]));
     let md = std::fs::read_to_string(&md_path).expect("report written");
     assert!(
-        md.contains("| Of those, acknowledged within time | 2/3 (67%) | 1/1 (100%) |"),
+        md.contains("| Of those received | 2/3 (67%) | 1/1 (100%) |"),
         "{md}"
     );
     assert!(
-        md.contains("| Responses issued in the period | 3 | 1 |")
-            && md.contains("| Of those, within the Code's timescales | 2/3 (67%) | 1/1 (100%) |")
-            && md.contains("Bases: "),
+        md.contains("| Of the responses issued | 2/3 (67%) | 1/1 (100%) |")
+            && md.contains("Base: complaints received (stage 1: 4) and reviews requested (stage 2: 1) in the period.")
+            && md.contains("Base: stage responses issued in the period, whenever the complaint came (stage 1: 3, stage 2: 1)"),
         "both bases are labelled with their denominators: {md}"
+    );
+    // The seed report's sections, in its order.
+    let order = [
+        "## Complaints received",
+        "### How many complaints were there, and at what stage did they conclude?",
+        "### Which service area did the complaint relate to?",
+        "### What were the response times?",
+        "### In how many cases did Example Homes extend the response deadline?",
+        "### What were the outcomes of the complaints?",
+        "### Why did complaints escalate through the process?",
+        "### What are the complaints about?",
+        "### What complaints have been refused?",
+        "## Reviews concluded by the Housing Ombudsman",
+    ];
+    let places: Vec<usize> = order
+        .iter()
+        .map(|h| md.find(h).unwrap_or_else(|| panic!("no {h} in {md}")))
+        .collect();
+    assert!(places.windows(2).all(|w| w[0] < w[1]), "in order: {md}");
+    assert!(
+        md.contains("| Upheld | 1 (33%) | 0 (0%) |"),
+        "percentages with their counts: {md}"
     );
     assert!(md.contains("Out of 4 stage 1 complaints"), "{md}");
     assert!(
@@ -302,7 +324,7 @@ async fn the_report_counts_what_happened_not_what_is_now() {
         "the escalation's reason: {md}"
     );
     assert!(
-        md.contains("| maladministration | complaint handling | 1 |"),
+        md.contains("| Maladministration | complaint handling | 1 |"),
         "{md}"
     );
     let empty: serde_json::Value = serde_json::from_str(&ok(&env.redress(&[
@@ -328,8 +350,11 @@ async fn the_report_counts_what_happened_not_what_is_now() {
         (Some(2), Some(2)),
         "C and E are not on the customers list"
     );
-    assert_eq!(json["ch01_stage1_per_1000_homes"], 4.0);
-    assert_eq!(json["ch01_stage2_per_1000_homes"], 1.0);
+    assert_eq!(
+        json["ch01_stage1_per_1000_homes"], 2.0,
+        "CH01 counts tenants only: A and B of the four, per 1,000 homes"
+    );
+    assert_eq!(json["ch01_stage2_per_1000_homes"], 1.0, "B's review");
     assert_eq!(
         (
             json["ch02_stage1_percent"].as_i64(),
@@ -391,23 +416,32 @@ async fn the_report_counts_what_happened_not_what_is_now() {
         4,
         "stage concluded, themes, service areas, trend"
     );
+    assert!(
+        html.contains("stroke-dasharray") && html.contains("<polyline"),
+        "a doughnut for the stage concluded, a line for the trend"
+    );
     // Each chart sits with its own table: after its section's heading, before the next one.
     let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("no {needle}"));
     for (heading, chart, next) in [
         (
-            "Complaints received",
-            "At which stage complaints concluded",
-            "Which service area",
+            "<h3>How many complaints were there",
+            "aria-label=\"At which stage complaints concluded",
+            "<h3>Which service area",
         ),
         (
-            "Which service area",
-            "Stage 1 complaints by service area",
-            "Why did complaints escalate",
+            "<h3>Which service area",
+            "aria-label=\"Stage 1 complaints by service area",
+            "<h3>What were the response times",
         ),
         (
-            "What are the complaints about",
-            "What the complaints are about",
-            "Other figures",
+            "<h3>What are the complaints about",
+            "aria-label=\"What the complaints are about",
+            "<h3>What complaints have been refused",
+        ),
+        (
+            "<h2>Stage 1 complaints over three years",
+            "aria-label=\"Stage 1 complaints over three years",
+            "<h2>Who complained",
         ),
     ] {
         assert!(
@@ -440,7 +474,7 @@ async fn the_report_counts_what_happened_not_what_is_now() {
     assert!(
         dom.contains("<table>")
             && dom.contains("<rect")
-            && dom.contains("acknowledged within time"),
+            && dom.contains("Acknowledged within time"),
         "rendered DOM:\n{dom}"
     );
     let out = chromium(&[
@@ -661,9 +695,8 @@ async fn ombudsman_cases_determined_and_still_open_are_counted() {
     );
     let md = redress::report::render::markdown(&report);
     assert!(
-        md.contains(
-            "Cases determined in the period: 2. Cases still with the Ombudsman at its end: 1."
-        ),
+        md.contains("| Determined by the Ombudsman in the period | 2 |")
+            && md.contains("| Still with the Ombudsman at the period's end | 1 |"),
         "{md}"
     );
 }
