@@ -260,7 +260,9 @@ async fn main() {
     set_up(&app, count).await;
     let config = dir.join("redress.toml");
     println!("redress report over {count} cases on {backend}, the year April 2025 to March 2026:");
-    for format in ["html", "csv"] {
+    // The figures three times (the first reads the record from disk, the others from the
+    // system's cache), then the per-case rows.
+    for format in ["html", "html", "html", "csv"] {
         let (took, peak, size) = run_report(&config, format);
         println!(
             "  --format {format:<4}: {took:>8.2?}, peak {peak:>5.0} MB, {size} bytes   (bound for the figures: 2 s, 200 MB)"
