@@ -8,6 +8,7 @@
 
 pub mod areas;
 pub mod classify;
+pub mod learned;
 pub mod mail;
 pub mod mailbox;
 pub mod progress;

@@ -507,7 +507,7 @@ fn measures_markdown(r: &AnnualReport, md: &mut String) {
         "## Stage 1 complaints over three years\n\n| Period | Stage 1 complaints |\n|---|---|\n",
     );
     for (period, n) in &r.trend {
-        md.push_str(&format!("| {period} | {n} |\n"));
+        md.push_str(&format!("| {} | {n} |\n", period_label(period)));
     }
     md.push_str(&format!(
         "\n## Who complained\n\n| Source | Count |\n|---|---|\n| Customers | {} |\n| Neighbours and the wider community | {} |\n\n\
