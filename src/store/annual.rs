@@ -186,18 +186,36 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Asked, StoreError> {
         let (acknowledgement, _) = stage.deadline_kinds();
-        let sql = format!(
-            "SELECT COUNT(*) AS asked, \
-               COALESCE(SUM(CASE WHEN ack IS NOT NULL OR late = 1 THEN 1 ELSE 0 END), 0) AS known, \
-               COALESCE(SUM(CASE WHEN ack = 1 THEN 1 ELSE 0 END), 0) AS on_time \
-             FROM (SELECT \
-               (SELECT CASE WHEN e.on_time = 0 THEN 0 ELSE 1 END FROM events e \
-                  WHERE e.case_id = c.id AND e.kind = 'acknowledged' AND e.stage = $3 ORDER BY e.id LIMIT 1) AS ack, \
-               (SELECT 1 FROM deadlines d WHERE d.case_id = c.id AND d.kind = $4 \
-                  AND ((d.status = 'open' AND d.due_at < $5) OR d.status = 'missed') LIMIT 1) AS late \
-             FROM cases c WHERE c.id IN ({asked})) x",
-            asked = asked_at(stage),
-        );
+        let sql = match self.backend {
+            // SQLite: one lookup per case on the case's own index is its fastest plan.
+            Backend::Sqlite => format!(
+                "SELECT COUNT(*) AS asked, \
+                   COALESCE(SUM(CASE WHEN ack IS NOT NULL OR late = 1 THEN 1 ELSE 0 END), 0) AS known, \
+                   COALESCE(SUM(CASE WHEN ack = 1 THEN 1 ELSE 0 END), 0) AS on_time \
+                 FROM (SELECT \
+                   (SELECT CASE WHEN e.on_time = 0 THEN 0 ELSE 1 END FROM events e \
+                      WHERE e.case_id = c.id AND e.kind = 'acknowledged' AND e.stage = $3 ORDER BY e.id LIMIT 1) AS ack, \
+                   (SELECT 1 FROM deadlines d WHERE d.case_id = c.id AND d.kind = $4 \
+                      AND ((d.status = 'open' AND d.due_at < $5) OR d.status = 'missed') LIMIT 1) AS late \
+                 FROM cases c WHERE c.id IN ({asked})) x",
+                asked = asked_at(stage),
+            ),
+            // PostgreSQL runs a lookup per row as a subplan, one index scan each (1.6 s over a
+            // year of a million cases); written as joins, it hashes them (0.5 s).
+            Backend::Postgres => format!(
+                "SELECT COUNT(*) AS asked, \
+                   COALESCE(SUM(CASE WHEN f.case_id IS NOT NULL OR l.case_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS known, \
+                   COALESCE(SUM(CASE WHEN f.case_id IS NOT NULL AND f.on_time IS DISTINCT FROM 0 THEN 1 ELSE 0 END), 0) AS on_time \
+                 FROM (SELECT DISTINCT id FROM ({asked}) a) c \
+                 LEFT JOIN (SELECT e.case_id, e.on_time FROM events e \
+                     WHERE e.kind = 'acknowledged' AND e.stage = $3 AND e.case_id IN ({asked}) \
+                     AND NOT EXISTS (SELECT 1 FROM events b WHERE b.case_id = e.case_id \
+                       AND b.kind = 'acknowledged' AND b.stage = $3 AND b.id < e.id)) f ON f.case_id = c.id \
+                 LEFT JOIN (SELECT DISTINCT case_id FROM deadlines WHERE kind = $4 \
+                     AND ((status = 'open' AND due_at < $5) OR status = 'missed')) l ON l.case_id = c.id",
+                asked = asked_at(stage),
+            ),
+        };
         let row = sqlx::query(&sql)
             .bind(ts(span.start))
             .bind(ts(span.end))
@@ -217,8 +235,11 @@ impl Store {
     /// so), and whether the stage had been extended.
     pub async fn issued(&self, stage: Stage, span: Span) -> Result<Vec<Issued>, StoreError> {
         // Grouped by what is counted, so each response's "was the stage extended" is looked up
-        // once (a sum over it would look it up again for each sum).
-        let sql = "SELECT outcome, CAST(on_time AS BIGINT) AS on_time, CAST(extended AS BIGINT) AS extended, COUNT(*) AS n \
+        // once (a sum over it would look it up again for each sum). PostgreSQL, as in `asked`,
+        // gets the same count written as joins.
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT outcome, CAST(on_time AS BIGINT) AS on_time, CAST(extended AS BIGINT) AS extended, COUNT(*) AS n \
              FROM (SELECT e.outcome AS outcome, \
                CASE WHEN e.on_time = 1 THEN 1 ELSE 0 END AS on_time, \
                CASE WHEN EXISTS (SELECT 1 FROM events x WHERE x.case_id = e.case_id AND x.kind = 'extended' AND x.stage = $3) \
@@ -226,7 +247,20 @@ impl Store {
              FROM events e WHERE e.kind = 'responded' AND e.stage = $3 AND e.at >= $1 AND e.at < $2 \
                AND NOT EXISTS (SELECT 1 FROM events p WHERE p.case_id = e.case_id AND p.kind = 'responded' \
                  AND p.stage = $3 AND p.id < e.id)) r \
-             GROUP BY outcome, on_time, extended";
+             GROUP BY outcome, on_time, extended"
+            }
+            Backend::Postgres => {
+                "SELECT r.outcome, CAST(r.on_time AS BIGINT) AS on_time, \
+                   CAST(CASE WHEN x.case_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS extended, COUNT(*) AS n \
+                 FROM (SELECT e.case_id, e.outcome, CASE WHEN e.on_time = 1 THEN 1 ELSE 0 END AS on_time \
+                   FROM events e WHERE e.kind = 'responded' AND e.stage = $3 AND e.at >= $1 AND e.at < $2 \
+                   AND NOT EXISTS (SELECT 1 FROM events p WHERE p.case_id = e.case_id AND p.kind = 'responded' \
+                     AND p.stage = $3 AND p.id < e.id)) r \
+                 LEFT JOIN (SELECT DISTINCT case_id FROM events WHERE kind = 'extended' AND stage = $3) x \
+                   ON x.case_id = r.case_id \
+                 GROUP BY 1, 2, 3"
+            }
+        };
         let rows = sqlx::query(sql)
             .bind(ts(span.start))
             .bind(ts(span.end))
