@@ -109,14 +109,34 @@ pub struct App {
 impl App {
     /// Connects to the database and applies migrations; every event written is stamped with
     /// the account running redress.
-    pub async fn start(rules: Rules) -> Result<App, AppError> {
+    pub async fn start(mut rules: Rules) -> Result<App, AppError> {
         let store = Store::connect(&rules.settings.database.connect_url()?).await?;
         store.migrate().await?;
         let store = store.acting_as(&operator());
+        if let Some(learned) = learned_model(&store).await? {
+            rules.classifier.learn(learned);
+        }
         Ok(App {
             rules: Arc::new(rules),
             store,
         })
+    }
+}
+
+/// The newest model `redress train` fitted, if any. One that cannot be read (written by another
+/// version) is left out with a warning: the rules alone still classify.
+pub async fn learned_model(
+    store: &Store,
+) -> Result<Option<crate::intake::learned::Learned>, AppError> {
+    let Some(json) = store.latest_model().await? else {
+        return Ok(None);
+    };
+    match serde_json::from_str(&json) {
+        Ok(learned) => Ok(Some(learned)),
+        Err(error) => {
+            tracing::warn!(%error, "the trained model cannot be read and is left out: run `redress train` again");
+            Ok(None)
+        }
     }
 }
 

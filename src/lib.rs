@@ -6,7 +6,8 @@
 //! Data flows one way: mailbox → parse → classify → case core → store → deliver.
 //!
 //! - [`intake`]: the edge where mail comes in: the IMAP [`intake::mailbox`], parsing
-//!   ([`intake::mail`]), classification ([`intake::classify`]) and recording one mail.
+//!   ([`intake::mail`]), classification ([`intake::classify`], with what people taught it in
+//!   [`intake::learned`]) and recording one mail.
 //! - [`case`]: the case core: every change to a case is decided there as a plan (from a mail,
 //!   a handler's action, the outbox or the scheduler) and written by one `apply`; beside it the
 //!   working-day [`case::calendar`], the Code's [`case::deadlines`], [`case::letters`] and the

@@ -11,8 +11,19 @@ use crate::deliver::outbox::{EmailSender, SmtpSender, build_letter};
 use crate::intake::mailbox::MailboxClient;
 use crate::store::{OutboxRow, Store};
 
-pub(super) async fn classify(rules: &Rules, file: &PathBuf) -> Result<()> {
+pub(super) async fn classify(mut rules: Rules, file: &PathBuf) -> Result<()> {
     let raw = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    // What `redress train` fitted, read without changing the database; its reasons name the
+    // words behind a learned decision.
+    let url = rules.settings.database.connect_url()?;
+    if let Some(json) = crate::store::Store::peek_model(&url).await? {
+        match serde_json::from_str(&json) {
+            Ok(learned) => rules.classifier.learn(learned),
+            Err(error) => {
+                eprintln!("the trained model cannot be read ({error}): the rules alone decide")
+            }
+        }
+    }
     let mail = crate::intake::mail::parse(&raw);
     let known =
         rules

@@ -7,6 +7,7 @@ mod calendar;
 mod case;
 mod cases;
 mod check;
+mod learning;
 mod letters;
 mod outbox;
 mod records;
@@ -136,11 +137,19 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Classify a mail file and explain why, without touching the database.
+    /// Classify a mail file and explain why (with the words behind a learned decision), without
+    /// changing the database.
     Classify {
         /// An .eml file (RFC 5322 message).
         file: PathBuf,
     },
+    /// Keep a landlord's earlier cases to learn from: a CSV with `text`, `kind` and `area` columns.
+    ImportHistory {
+        /// The CSV file (RFC 4180, first line the column names).
+        file: PathBuf,
+    },
+    /// Fit the classifier's learned model on imported examples and the cases people corrected.
+    Train,
 }
 
 /// Runs the parsed command.
@@ -157,7 +166,19 @@ pub async fn execute(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Assets { out } => assets::write_assets(&out),
         Command::Calendar { command } => calendar::calendar(&rules, command),
-        Command::Classify { file } => check::classify(&rules, &file).await,
+        Command::Classify { file } => check::classify(rules, &file).await,
+        Command::ImportHistory { file } => {
+            let app = App::start(rules).await?;
+            let done = learning::import_history(&app, &file, &clock).await;
+            app.store.close().await;
+            done
+        }
+        Command::Train => {
+            let app = App::start(rules).await?;
+            let done = learning::train(&app, &clock).await;
+            app.store.close().await;
+            done
+        }
         Command::CheckConfig { send_test } => {
             check::check_config(rules, &clock, send_test.as_deref()).await
         }

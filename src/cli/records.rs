@@ -46,7 +46,7 @@ pub enum RecordsCommand {
 }
 
 /// A progress bar on a terminal; nothing when output goes elsewhere.
-fn progress(len: u64, what: &str) -> Option<ProgressBar> {
+pub(super) fn progress(len: u64, what: &str) -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() || len == 0 {
         return None;
     }

@@ -13,6 +13,7 @@ use regex::{RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::areas::Areas;
+use super::learned::{Learned, Prediction};
 
 use crate::intake::mail::ParsedMail;
 
@@ -252,6 +253,20 @@ pub struct Classifier {
     emergency_hazards: Rule,
     no_heat: Rule,
     vulnerable: Rule,
+    /// What people taught it (`redress train`), asked only where the rules found no strong phrase.
+    learned: Option<std::sync::Arc<Learned>>,
+}
+
+/// The least confidence at which the learned model's answer is taken.
+pub const LEARNED_CONFIDENCE: f64 = 0.8;
+
+/// A learned decision in words, with the words that weighed most for it.
+fn learned_reason(what: &str, said: &Prediction) -> String {
+    format!(
+        "learned from people's decisions: {what} ({:.0}% sure), from the words: {}",
+        said.confidence * 100.0,
+        said.words.join(", ")
+    )
 }
 
 /// Removes quoted earlier mail: `>` lines, and everything from an attribution line
@@ -331,7 +346,39 @@ impl Classifier {
             )?,
             no_heat: Rule::new("hazard.no_heat", &file.hazard.no_heat)?,
             vulnerable: Rule::new("hazard.vulnerable", &file.hazard.vulnerable)?,
+            learned: None,
         })
+    }
+
+    /// Asks `learned` (what `redress train` fitted) where the rules found no strong phrase.
+    pub fn learn(&mut self, learned: Learned) {
+        self.learned = Some(std::sync::Arc::new(learned));
+    }
+
+    /// A new matter the rules did not take for a complaint is one when the learned model is sure
+    /// it is: the model may only move a mail towards a complaint (when in doubt, a complaint).
+    fn learned_kind(&self, text: &str, decision: &mut Decision) {
+        if decision.kind == Kind::Complaint {
+            return;
+        }
+        let Some(said) = self.learned.as_ref().and_then(|l| l.kind.predict(text)) else {
+            return;
+        };
+        if said.label == "complaint" && said.confidence >= LEARNED_CONFIDENCE {
+            decision.kind = Kind::Complaint;
+            decision.reasons.push(learned_reason("a complaint", &said));
+        }
+    }
+
+    /// The service area the learned model is sure of, where the rules found none.
+    fn learned_area(&self, text: &str, decision: &mut Decision) {
+        let Some(said) = self.learned.as_ref().and_then(|l| l.area.predict(text)) else {
+            return;
+        };
+        if said.confidence >= LEARNED_CONFIDENCE {
+            decision.reasons.push(learned_reason(&said.label, &said));
+            decision.service_area = Some(said.label);
+        }
     }
 
     /// The mail's own words: subject and body without quoted earlier mail.
@@ -373,6 +420,7 @@ impl Classifier {
             return decision;
         }
         (decision.kind, decision.reasons) = self.new_matter(&text, dissatisfied);
+        self.learned_kind(&text, &mut decision);
         if mail.from.is_none() {
             decision.kind = Kind::Unreadable;
             decision.reasons.extend(mail.problems.iter().cloned());
@@ -516,6 +564,9 @@ impl Classifier {
         let (area, reasons) = self.areas.area_of(text, &decision.themes);
         decision.service_area = area;
         decision.reasons.extend(reasons);
+        if decision.service_area.is_none() {
+            self.learned_area(text, decision);
+        }
         if let Some((hazard, reasons)) = self.hazard(text) {
             decision.hazard = Some(hazard);
             decision.reasons.extend(reasons);
@@ -1105,5 +1156,86 @@ mod tests {
         }
         let person = parse(b"From: Jo Bloggs <jo.bloggs@example.net>\r\nSubject: Leak\r\n\r\nThe roof leaks and I want to complain.\r\n");
         assert_eq!(c.automated(&person), None, "a person is a person");
+    }
+
+    #[test]
+    fn what_people_taught_it_fills_the_area_the_rules_left_open_and_says_why() {
+        let mut c = classifier();
+        let unrouted = person("Garage", "Can I rent one of the garages behind Elm Court?");
+        assert_eq!(
+            c.classify(&unrouted, None).service_area,
+            None,
+            "no rule knows bins"
+        );
+        c.learn(Learned {
+            kind: crate::intake::learned::Model::default(),
+            area: crate::intake::learned::Model::fit([
+                ("garage licence and garages to rent", "Estate services"),
+                (
+                    "the garages behind the flats are full of rubbish",
+                    "Estate services",
+                ),
+                ("garage door on the estate garages", "Estate services"),
+                ("rent statement wrong and arrears letter", "Income"),
+                ("my rent account shows arrears I do not owe", "Income"),
+                ("direct debit for rent taken twice", "Income"),
+            ]),
+        });
+        let d = c.classify(&unrouted, None);
+        assert_eq!(d.service_area.as_deref(), Some("Estate services"));
+        let why = d
+            .reasons
+            .iter()
+            .find(|r| r.starts_with("learned"))
+            .expect("a learned reason");
+        assert!(why.contains("garages"), "{why}");
+        let routed = person(
+            "Door",
+            "The front door lock is broken and the repair was never done.",
+        );
+        assert_eq!(
+            c.classify(&routed, None).service_area.as_deref(),
+            Some("Repairs"),
+            "a rule that fires wins"
+        );
+    }
+
+    #[test]
+    fn what_people_taught_it_only_ever_moves_a_mail_towards_a_complaint() {
+        let mut c = classifier();
+        let taught = crate::intake::learned::Model::fit([
+            ("bins left behind the third week running", "complaint"),
+            ("collect the bins left behind week running", "complaint"),
+            ("bins left behind three weeks running now", "complaint"),
+            (
+                "please can you book a repair for the tap",
+                "service_request",
+            ),
+            ("could someone fix the gate latch please", "service_request"),
+            (
+                "thank you to the caretaker for the lovely garden",
+                "compliment",
+            ),
+        ]);
+        c.learn(Learned {
+            kind: taught,
+            area: crate::intake::learned::Model::default(),
+        });
+        let request = person(
+            "Bins",
+            "Could someone please sort the bins, they were left behind for the third week running.",
+        );
+        assert_ne!(
+            classifier().classify(&request, None).kind,
+            Kind::Complaint,
+            "the rules alone take it for something else"
+        );
+        let d = c.classify(&request, None);
+        assert_eq!(d.kind, Kind::Complaint, "{:?}", d.reasons);
+        let complaint = person(
+            "Repair",
+            "The repair is not acceptable and I want to complain.",
+        );
+        assert_eq!(c.classify(&complaint, None).kind, Kind::Complaint);
     }
 }

@@ -27,6 +27,7 @@ pub mod deadlines;
 pub mod events;
 pub mod figures;
 pub mod health;
+pub mod learning;
 pub mod messages;
 pub mod outbox;
 pub mod reminders;
@@ -313,7 +314,7 @@ impl Store {
     }
 }
 
-fn sqlite_path(url: &str) -> String {
+pub(crate) fn sqlite_path(url: &str) -> String {
     let rest = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");

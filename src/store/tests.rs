@@ -1190,3 +1190,41 @@ on_both!(
     large_blobs_are_kept_in_pieces_and_read_back_whole_on,
     large_blobs_are_kept_in_pieces_and_read_back_whole
 );
+
+/// What people taught the classifier: examples kept once, cases people corrected, the newest
+/// model in use.
+async fn learning(store: Store) {
+    use crate::store::learning::TrainingExample;
+    let now = at("2026-11-23T10:00:00Z");
+    let example = TrainingExample {
+        text: "The garages behind Elm Court".into(),
+        kind: Some("complaint".into()),
+        area: Some("Estate services".into()),
+    };
+    assert!(
+        store
+            .add_training_example(&example, "import", now)
+            .await
+            .expect("add")
+    );
+    assert!(
+        !store
+            .add_training_example(&example, "import", now)
+            .await
+            .expect("again"),
+        "the same example is kept once"
+    );
+    assert_eq!(
+        store.training_examples().await.expect("examples"),
+        [example]
+    );
+    assert_eq!(store.latest_model().await.expect("none"), None);
+    store.save_model("{\"a\":1}", 1, now).await.expect("save");
+    store.save_model("{\"b\":2}", 2, now).await.expect("save");
+    assert_eq!(
+        store.latest_model().await.expect("model").as_deref(),
+        Some("{\"b\":2}")
+    );
+    assert!(store.corrected_cases().await.expect("corrected").is_empty());
+}
+on_both!(learning_on, learning);

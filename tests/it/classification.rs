@@ -429,3 +429,83 @@ async fn feedback_follows_the_configured_feedback_stage() {
         }
     }
 }
+
+/// Issue 12: learning from people. A landlord's earlier cases are imported from CSV (a bad row
+/// named and skipped, a second import keeping nothing twice), a handler corrects a case's area,
+/// `redress train` learns from both, and `redress classify` routes a mail no rule knows, naming
+/// the words behind the learned decision.
+#[tokio::test(flavor = "multi_thread")]
+async fn people_teach_it_the_teams_no_rule_knows() {
+    let env = TestEnv::new();
+    let csv = env.dir.path().join("history.csv");
+    std::fs::write(
+        &csv,
+        "text,kind,area\r\n\
+         \"The garages behind the flats are full of rubbish, again\",complaint,Estate services\r\n\
+         Garage licence fee went up without notice,complaint,Estate services\r\n\
+         Can I rent a garage on the estate,banana,Estate services\r\n\
+         The garage door on our block of garages is broken,service_request,Estate services\r\n\
+         My rent statement shows arrears I do not owe,complaint,Income\r\n\
+         Direct debit for rent taken twice this month,complaint,Income\r\n\
+         The arrears letter was wrong about my rent,complaint,Income\r\n",
+    )
+    .expect("csv");
+    let csv = path_str(&csv);
+    let first = env.redress(&["import-history", &csv]);
+    assert!(
+        ok(&first).contains("imported 6 examples (0 already held, 1 skipped)"),
+        "{}",
+        ok(&first)
+    );
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(stderr.contains(":4: skipped: kind `banana`"), "{stderr}");
+    assert!(
+        ok(&env.redress(&["import-history", &csv])).contains("imported 0 examples (6 already held")
+    );
+
+    // A handler's correction is learned from too.
+    env.append(
+        &complaint(
+            &env.customer,
+            &env.complaints,
+            &format!("garage-{}", env.customer),
+            "Garages",
+            "Nobody has cleared the garages behind Elm Court and it is not acceptable.",
+        ),
+        None,
+    )
+    .await;
+    ok(&env.redress(&["run", "--once"]));
+    let reference = env.newest_reference();
+    ok(&env.redress(&[
+        "case",
+        "correct",
+        &reference,
+        "--area",
+        "Estate services",
+        "--reason",
+        "garages are estate services",
+    ]));
+
+    let trained = ok(&env.redress(&["train"]));
+    assert!(
+        trained.contains("area Estate services: 4 examples"),
+        "{trained}"
+    );
+    assert!(trained.contains("trained on 7 examples"), "{trained}");
+
+    let mail = env.dir.path().join("garage.eml");
+    std::fs::write(
+        &mail,
+        "From: Jo <jo@example.net>\r\nSubject: Garage\r\n\r\nCan I rent one of the garages behind Elm Court?\r\n",
+    )
+    .expect("eml");
+    let decision: serde_json::Value =
+        serde_json::from_str(&ok(&env.redress(&["classify", &path_str(&mail)]))).expect("json");
+    assert_eq!(decision["service_area"], "Estate services", "{decision}");
+    let reasons = decision["reasons"].to_string();
+    assert!(
+        reasons.contains("learned from people's decisions") && reasons.contains("garages"),
+        "{reasons}"
+    );
+}

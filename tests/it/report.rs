@@ -798,7 +798,11 @@ async fn record_varied_case(tx: &mut redress::store::Tx, n: i64) {
     let received = at("2026-01-05T10:00:00Z") + Duration::hours(n * 61);
     let areas = [Some("Repairs"), Some("Communities"), None];
     let case = redress::store::NewCase {
-        kind: if n % 11 == 0 { CaseKind::Compliment } else { CaseKind::Complaint },
+        kind: if n % 11 == 0 {
+            CaseKind::Compliment
+        } else {
+            CaseKind::Complaint
+        },
         stage: Some(Stage::Stage1),
         customer_address: Some(format!("t{n}@example.test")),
         customer_name: None,
@@ -807,7 +811,11 @@ async fn record_varied_case(tx: &mut redress::store::Tx, n: i64) {
         attention_reason: None,
         service_area: areas[(n % 3) as usize].map(str::to_string),
         owner: None,
-        themes: if n % 4 == 0 { vec!["damp".into()] } else { Vec::new() },
+        themes: if n % 4 == 0 {
+            vec!["damp".into()]
+        } else {
+            Vec::new()
+        },
         hazard: None,
         representative: false,
         postal_address: None,
@@ -844,7 +852,9 @@ async fn record_varied_case(tx: &mut redress::store::Tx, n: i64) {
                 due_at: day(5),
                 rule: "6.2".into(),
             };
-            tx.insert_deadline(id, &late, received).await.expect("deadline");
+            tx.insert_deadline(id, &late, received)
+                .await
+                .expect("deadline");
         }
         1 => events.push((day(7), acknowledged(Stage::Stage1, Some(false)))),
         2 => events.push((day(1), acknowledged(Stage::Stage1, None))),
@@ -864,7 +874,10 @@ async fn record_varied_case(tx: &mut redress::store::Tx, n: i64) {
             ));
         }
         let answered = day(9 + n % 30);
-        events.push((answered, responded(Stage::Stage1, outcomes[(n % 3) as usize], n % 4 != 1)));
+        events.push((
+            answered,
+            responded(Stage::Stage1, outcomes[(n % 3) as usize], n % 4 != 1),
+        ));
         if n % 6 == 0 {
             events.push((
                 answered + Duration::days(3),
@@ -875,7 +888,10 @@ async fn record_varied_case(tx: &mut redress::store::Tx, n: i64) {
                     detail: EscalationRequest::default(),
                 },
             ));
-            events.push((answered + Duration::days(4), acknowledged(Stage::Stage2, Some(true))));
+            events.push((
+                answered + Duration::days(4),
+                acknowledged(Stage::Stage2, Some(true)),
+            ));
             events.push((
                 answered + Duration::days(25),
                 responded(Stage::Stage2, Outcome::NotUpheld, n % 12 == 0),
@@ -905,7 +921,9 @@ async fn the_figures_are_those_of_the_rows_on_both_databases() {
             record_varied_case(&mut tx, n).await;
         }
         tx.commit().await.expect("commit");
-        let report = redress::report::build(&app, from, to, now).await.expect("report");
+        let report = redress::report::build(&app, from, to, now)
+            .await
+            .expect("report");
         let mut lines = Vec::new();
         redress::report::rows::each_line(&app, from, to, now, |line| {
             lines.push(line);
@@ -928,7 +946,12 @@ async fn the_figures_are_those_of_the_rows_on_both_databases() {
         assert_eq!(report.stage1.received, received.len() as i64);
         assert_eq!(
             report.stage1.acknowledged_in_time,
-            rate(received.iter().map(|l| l.stage1_acknowledged_on_time).collect())
+            rate(
+                received
+                    .iter()
+                    .map(|l| l.stage1_acknowledged_on_time)
+                    .collect()
+            )
         );
         let issued: Vec<_> = lines
             .iter()
@@ -937,7 +960,12 @@ async fn the_figures_are_those_of_the_rows_on_both_databases() {
         assert_eq!(report.stage1.responses_issued, issued.len() as i64);
         assert_eq!(
             report.stage1.responded_in_time,
-            rate(issued.iter().map(|l| l.stage1_responded_on_time.or(Some(false))).collect())
+            rate(
+                issued
+                    .iter()
+                    .map(|l| l.stage1_responded_on_time.or(Some(false)))
+                    .collect()
+            )
         );
         let extended = issued.iter().filter(|l| l.stage1_extended).count() as i64;
         assert_eq!(report.stage1.extended.on_time, extended);
@@ -957,7 +985,12 @@ async fn the_figures_are_those_of_the_rows_on_both_databases() {
             .collect();
         assert_eq!(
             report.stage2.responded_in_time,
-            rate(stage2_issued.iter().map(|l| l.stage2_responded_on_time.or(Some(false))).collect())
+            rate(
+                stage2_issued
+                    .iter()
+                    .map(|l| l.stage2_responded_on_time.or(Some(false)))
+                    .collect()
+            )
         );
         let unassigned = received.iter().filter(|l| l.service_area.is_none()).count() as i64;
         assert!(
@@ -969,7 +1002,9 @@ async fn the_figures_are_those_of_the_rows_on_both_databases() {
             report.stage1_by_area
         );
         assert!(
-            report.stage1.received > 50 && report.stage1.responses_issued > 50 && report.stage2.received > 5,
+            report.stage1.received > 50
+                && report.stage1.responses_issued > 50
+                && report.stage2.received > 5,
             "a varied record: {:?}",
             report.stage1
         );
