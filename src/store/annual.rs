@@ -144,16 +144,19 @@ fn asked_at(stage: Stage) -> &'static str {
 }
 
 impl Store {
+    /// The rows of `sql`, with the span's start and end bound as $1 and $2.
+    async fn rows_in(&self, sql: &str, span: Span) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+        Ok(sqlx::query(sql)
+            .bind(ts(span.start))
+            .bind(ts(span.end))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// Compliments, feedback and service requests received in the span, by kind.
     pub async fn received_by_kind(&self, span: Span) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT kind, COUNT(*) AS n FROM cases WHERE kind IN ('compliment', 'feedback', 'service_request') \
-             AND received_at >= $1 AND received_at < $2 GROUP BY kind",
-        )
-        .bind(ts(span.start))
-        .bind(ts(span.end))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self.rows_in("SELECT kind, COUNT(*) AS n FROM cases WHERE kind IN ('compliment', 'feedback', 'service_request') \
+             AND received_at >= $1 AND received_at < $2 GROUP BY kind", span).await?;
         rows.iter()
             .map(|row| Ok((row.try_get("kind")?, row.try_get("n")?)))
             .collect()
@@ -165,15 +168,14 @@ impl Store {
         &self,
         span: Span,
     ) -> Result<Vec<ReceivedGroup>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT service_area, themes, COUNT(*) AS n FROM cases \
+        let rows = self
+            .rows_in(
+                "SELECT service_area, themes, COUNT(*) AS n FROM cases \
              WHERE kind = 'complaint' AND received_at >= $1 AND received_at < $2 \
              GROUP BY service_area, themes",
-        )
-        .bind(ts(span.start))
-        .bind(ts(span.end))
-        .fetch_all(&self.pool)
-        .await?;
+                span,
+            )
+            .await?;
         rows.iter()
             .map(|row| {
                 let themes: String = row.try_get("themes")?;
@@ -321,11 +323,7 @@ impl Store {
             no_actions = self.backend.json_empty("e.detail", "actions"),
             at = self.backend.per_row("l.at"),
         );
-        let rows = sqlx::query(&sql)
-            .bind(ts(span.start))
-            .bind(ts(span.end))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = self.rows_in(&sql, span).await?;
         rows.iter()
             .map(|row| {
                 Ok(Concluded {
@@ -347,11 +345,7 @@ impl Store {
             reason = self.backend.json_text("detail", "detail.reason"),
             words = self.backend.json_text("detail", "detail.words"),
         );
-        let rows = sqlx::query(&sql)
-            .bind(ts(span.start))
-            .bind(ts(span.end))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = self.rows_in(&sql, span).await?;
         rows.iter()
             .map(|row| {
                 Ok(Escalation {
@@ -370,11 +364,7 @@ impl Store {
              WHERE kind = 'refused' AND at >= $1 AND at < $2) r GROUP BY reason",
             reason = self.backend.json_text("detail", "reason"),
         );
-        let rows = sqlx::query(&sql)
-            .bind(ts(span.start))
-            .bind(ts(span.end))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = self.rows_in(&sql, span).await?;
         rows.iter()
             .map(|row| {
                 let reason: Option<String> = row.try_get("reason")?;
@@ -404,10 +394,8 @@ impl Store {
             finding = self.backend.json_text("detail", "finding"),
             area = self.backend.json_text("detail", "area"),
         );
-        let findings = sqlx::query(&sql)
-            .bind(ts(span.start))
-            .bind(ts(span.end))
-            .fetch_all(&self.pool)
+        let findings = self
+            .rows_in(&sql, span)
             .await?
             .iter()
             .map(|row| {
@@ -470,11 +458,7 @@ impl Store {
              GROUP BY flagged, address, stage1, stage2",
             stage2 = asked_at(Stage::Stage2),
         );
-        let rows = sqlx::query(&sql)
-            .bind(ts(span.start))
-            .bind(ts(span.end))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = self.rows_in(&sql, span).await?;
         rows.iter()
             .map(|row| {
                 Ok(Complainants {
