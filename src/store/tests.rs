@@ -1228,3 +1228,97 @@ async fn learning(store: Store) {
     assert!(store.corrected_cases().await.expect("corrected").is_empty());
 }
 on_both!(learning_on, learning);
+
+/// Migration 0016 fills the typed columns (`on_time`, `outcome`) of events written before it,
+/// so a record kept from an earlier version is counted the same by the report.
+async fn events_written_before_0016_are_counted(store: Store) {
+    let mut migrator = match store.backend {
+        Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+        Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+    };
+    migrator.migrations = std::borrow::Cow::Owned(
+        migrator
+            .migrations
+            .iter()
+            .filter(|m| m.version < 16)
+            .cloned()
+            .collect(),
+    );
+    migrator.run(&store.pool).await.expect("up to 0015");
+    let received = at("2026-06-01T10:00:00Z");
+    sqlx::query(
+        "INSERT INTO cases (reference, kind, received_at, created_at) VALUES ('CMP-OLD-1', 'complaint', $1, $1)",
+    )
+    .bind(ts(received))
+    .execute(&store.pool)
+    .await
+    .expect("case");
+    let id: i64 = sqlx::query("SELECT id FROM cases WHERE reference = 'CMP-OLD-1'")
+        .fetch_one(&store.pool)
+        .await
+        .expect("id")
+        .try_get("id")
+        .expect("id");
+    for (kind, detail) in [
+        ("acknowledged", r#"{"stage":"stage1","on_time":false}"#),
+        (
+            "responded",
+            r#"{"stage":"stage1","outcome":"upheld","reasons":"r","remedy":"n","actions":[],"due_at":null,"on_time":true}"#,
+        ),
+    ] {
+        sqlx::query("INSERT INTO events (case_id, at, kind, actor, detail, stage) VALUES ($1, $2, $3, 'h', $4, 'stage1')")
+            .bind(id)
+            .bind(ts(received + Duration::days(3)))
+            .bind(kind)
+            .bind(detail)
+            .execute(&store.pool)
+            .await
+            .expect("event as 0015 wrote it");
+    }
+    store.migrate().await.expect("0016 and later");
+    let span = annual::Span {
+        start: at("2026-04-01T00:00:00Z"),
+        end: at("2027-04-01T00:00:00Z"),
+    };
+    let asked = store
+        .asked(Stage::Stage1, span, received)
+        .await
+        .expect("asked");
+    assert_eq!(
+        (
+            asked.asked,
+            asked.acknowledgement_known,
+            asked.acknowledged_on_time
+        ),
+        (1, 1, 0),
+        "the old acknowledgement said it was late"
+    );
+    let issued = store.issued(Stage::Stage1, span).await.expect("issued");
+    assert_eq!(
+        issued
+            .iter()
+            .map(|i| (i.outcome.as_deref(), i.count, i.on_time))
+            .collect::<Vec<_>>(),
+        [(Some("upheld"), 1, 1)]
+    );
+}
+
+mod events_written_before_0016_are_counted_on {
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sqlite() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir_all(dir.path().join("sub")).expect("dir");
+        let store = super::Store::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("sub/redress.db").display()
+        ))
+        .await
+        .expect("connect");
+        super::events_written_before_0016_are_counted(store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn postgresql() {
+        super::events_written_before_0016_are_counted(super::postgres_unmigrated().await).await;
+    }
+}
