@@ -10,41 +10,11 @@
 use std::collections::BTreeMap;
 
 use redress::intake::classify::Classifier;
-use redress::intake::learned::{Learned, Model};
+use redress::intake::learned::{Learned, TrainingExample as Row, read_history};
 
-/// One labelled row.
-struct Row {
-    text: String,
-    kind: Option<String>,
-    area: Option<String>,
-}
-
+/// The held-out (or training) rows of the CSV at `path`.
 fn read(path: &str) -> Vec<Row> {
-    let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let header = reader.headers().expect("header").clone();
-    let at = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-    };
-    let (text, kind, area) = (at("text").expect("a text column"), at("kind"), at("area"));
-    reader
-        .records()
-        .filter_map(Result::ok)
-        .map(|r| {
-            let field = |i: Option<usize>| {
-                i.and_then(|i| r.get(i))
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_string)
-            };
-            Row {
-                text: field(Some(text)).unwrap_or_default(),
-                kind: field(kind),
-                area: field(area),
-            }
-        })
-        .collect()
+    read_history(std::path::Path::new(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// Classifies each row as a new mail from a person; (kind, area) per row.
@@ -151,18 +121,7 @@ fn main() {
     report("rules alone", &rows, &decide(&classifier, &rows));
     if let Ok(train) = std::env::var("TRAIN_CSV") {
         let training = read(&train);
-        classifier.learn(Learned {
-            kind: Model::fit(
-                training
-                    .iter()
-                    .filter_map(|r| Some((r.text.as_str(), r.kind.as_deref()?))),
-            ),
-            area: Model::fit(
-                training
-                    .iter()
-                    .filter_map(|r| Some((r.text.as_str(), r.area.as_deref()?))),
-            ),
-        });
+        classifier.learn(Learned::fit(&training));
         report(
             &format!(
                 "rules with the model trained on {} rows of {train}",

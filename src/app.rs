@@ -113,30 +113,17 @@ impl App {
         let store = Store::connect(&rules.settings.database.connect_url()?).await?;
         store.migrate().await?;
         let store = store.acting_as(&operator());
-        if let Some(learned) = learned_model(&store).await? {
+        if let Some(learned) = store
+            .latest_model()
+            .await?
+            .and_then(|json| crate::intake::learned::Learned::from_stored(&json))
+        {
             rules.classifier.learn(learned);
         }
         Ok(App {
             rules: Arc::new(rules),
             store,
         })
-    }
-}
-
-/// The newest model `redress train` fitted, if any. One that cannot be read (written by another
-/// version) is left out with a warning: the rules alone still classify.
-pub async fn learned_model(
-    store: &Store,
-) -> Result<Option<crate::intake::learned::Learned>, AppError> {
-    let Some(json) = store.latest_model().await? else {
-        return Ok(None);
-    };
-    match serde_json::from_str(&json) {
-        Ok(learned) => Ok(Some(learned)),
-        Err(error) => {
-            tracing::warn!(%error, "the trained model cannot be read and is left out: run `redress train` again");
-            Ok(None)
-        }
     }
 }
 

@@ -16,13 +16,11 @@ pub(super) async fn classify(mut rules: Rules, file: &PathBuf) -> Result<()> {
     // What `redress train` fitted, read without changing the database; its reasons name the
     // words behind a learned decision.
     let url = rules.settings.database.connect_url()?;
-    if let Some(json) = crate::store::Store::peek_model(&url).await? {
-        match serde_json::from_str(&json) {
-            Ok(learned) => rules.classifier.learn(learned),
-            Err(error) => {
-                eprintln!("the trained model cannot be read ({error}): the rules alone decide")
-            }
-        }
+    if let Some(learned) = crate::store::Store::peek_model(&url)
+        .await?
+        .and_then(|json| crate::intake::learned::Learned::from_stored(&json))
+    {
+        rules.classifier.learn(learned);
     }
     let mail = crate::intake::mail::parse(&raw);
     let known =

@@ -9,51 +9,22 @@ use crate::app::App;
 use crate::case::model::CaseKind;
 use crate::clock::Clock;
 use crate::intake::classify::Classifier;
-use crate::intake::learned::{Learned, Model};
-use crate::store::learning::TrainingExample;
+use crate::intake::learned::{Learned, TrainingExample, read_history};
 
-/// Reads `file` (CSV with a header naming `text`, `kind` and `area` columns; kind and area may
-/// be empty) and keeps each row as a training example. A row that cannot be used is named on
+/// Reads `file` ([`read_history`]'s CSV) and keeps each row as a training example. A row that cannot be used is named on
 /// standard error and skipped; nothing else is lost.
 pub(super) async fn import_history(app: &App, file: &Path, clock: &Clock) -> Result<()> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_path(file)
-        .with_context(|| format!("cannot read {}", file.display()))?;
-    let header = reader.headers()?.clone();
-    let column = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-    };
-    let (Some(text_at), kind_at, area_at) = (column("text"), column("kind"), column("area")) else {
-        bail!(
-            "{}: the first line must name the columns, with at least `text` (and `kind`, `area`)",
-            file.display()
-        );
-    };
-    let records: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+    let records = read_history(file).with_context(|| format!("cannot read {}", file.display()))?;
     let bar = super::records::progress(records.len() as u64, "importing");
     let (mut kept, mut held, mut refused) = (0, 0, 0);
-    for (n, record) in records.iter().enumerate() {
+    for (n, example) in records.iter().enumerate() {
         let line = n + 2;
-        let field = |at: Option<usize>| {
-            at.and_then(|i| record.get(i))
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_string)
-        };
-        let example = TrainingExample {
-            text: field(Some(text_at)).unwrap_or_default(),
-            kind: field(kind_at),
-            area: field(area_at),
-        };
-        if let Some(problem) = unusable(&example) {
+        if let Some(problem) = unusable(example) {
             eprintln!("{}:{line}: skipped: {problem}", file.display());
             refused += 1;
         } else if app
             .store
-            .add_training_example(&example, "import", clock.now())
+            .add_training_example(example, "import", clock.now())
             .await?
         {
             kept += 1;
@@ -105,20 +76,10 @@ pub(super) async fn train(app: &App, clock: &Clock) -> Result<()> {
     if examples.is_empty() {
         bail!("nothing to learn from yet: correct cases, or run `redress import-history FILE.csv`");
     }
-    let fit = |rows: &[&TrainingExample]| Learned {
-        kind: Model::fit(
-            rows.iter()
-                .filter_map(|e| Some((e.text.as_str(), e.kind.as_deref()?))),
-        ),
-        area: Model::fit(
-            rows.iter()
-                .filter_map(|e| Some((e.text.as_str(), e.area.as_deref()?))),
-        ),
-    };
     let (held_out, training): (Vec<_>, Vec<_>) =
         examples.iter().enumerate().partition(|(i, _)| i % 10 == 9);
     let training: Vec<&TrainingExample> = training.into_iter().map(|(_, e)| e).collect();
-    let trial = fit(&training);
+    let trial = Learned::fit(training.iter().copied());
     for (question, model, label) in [
         (
             "kind",
@@ -140,8 +101,7 @@ pub(super) async fn train(app: &App, clock: &Clock) -> Result<()> {
             asked.len()
         );
     }
-    let all: Vec<&TrainingExample> = examples.iter().collect();
-    let learned = fit(&all);
+    let learned = Learned::fit(&examples);
     for (question, model) in [("kind", &learned.kind), ("area", &learned.area)] {
         for (label, n) in model.examples() {
             println!("  {question} {label}: {n} examples");

@@ -141,6 +141,82 @@ pub struct Learned {
     pub area: Model,
 }
 
+impl Learned {
+    /// Fits both models on `examples`: each on the examples that give its label.
+    pub fn fit<'a>(examples: impl IntoIterator<Item = &'a TrainingExample> + Clone) -> Learned {
+        let labelled = |label: fn(&TrainingExample) -> Option<&str>| {
+            examples
+                .clone()
+                .into_iter()
+                .filter_map(move |e| Some((e.text.as_str(), label(e)?)))
+        };
+        Learned {
+            kind: Model::fit(labelled(|e| e.kind.as_deref())),
+            area: Model::fit(labelled(|e| e.area.as_deref())),
+        }
+    }
+
+    /// A model as stored (JSON); `None`, with a warning, for one this version cannot read: the
+    /// rules alone still classify.
+    pub fn from_stored(json: &str) -> Option<Learned> {
+        serde_json::from_str(json)
+            .inspect_err(|error| {
+                tracing::warn!(%error, "the trained model cannot be read and is left out: run `redress train` again");
+            })
+            .ok()
+    }
+}
+
+/// One example to learn from: a mail's own words, and what people said it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainingExample {
+    pub text: String,
+    pub kind: Option<String>,
+    pub area: Option<String>,
+}
+
+/// Reads a history CSV (`redress import-history`'s format: the first line names the columns,
+/// at least `text`, and `kind` and `area` where known; empty cells are none), row by row in
+/// order, so row `i` is on line `i + 2`.
+pub fn read_history(path: &std::path::Path) -> Result<Vec<TrainingExample>, HistoryError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(path)?;
+    let header = reader.headers()?.clone();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
+    let (Some(text), kind, area) = (column("text"), column("kind"), column("area")) else {
+        return Err(HistoryError::NoTextColumn);
+    };
+    reader
+        .records()
+        .map(|record| {
+            let record = record?;
+            let cell = |at: Option<usize>| {
+                at.and_then(|i| record.get(i))
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_string)
+            };
+            Ok(TrainingExample {
+                text: cell(Some(text)).unwrap_or_default(),
+                kind: cell(kind),
+                area: cell(area),
+            })
+        })
+        .collect()
+}
+
+/// Why a history CSV cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("{0}")]
+    Csv(#[from] csv::Error),
+    #[error("the first line must name the columns, with at least `text` (and `kind`, `area`)")]
+    NoTextColumn,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

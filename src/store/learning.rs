@@ -6,14 +6,10 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::{Store, StoreError, ts};
+pub use crate::intake::learned::TrainingExample;
 
-/// One example to learn from: a mail's own words, and what people said it was.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrainingExample {
-    pub text: String,
-    pub kind: Option<String>,
-    pub area: Option<String>,
-}
+/// The newest fitted model: the one in use.
+const NEWEST_MODEL: &str = "SELECT model FROM learned_models ORDER BY id DESC LIMIT 1";
 
 /// A case a person corrected: its first mail and what it is now.
 #[derive(Debug, Clone)]
@@ -27,22 +23,11 @@ impl Store {
     /// The newest fitted model at `url`, read without creating or changing anything: `None`
     /// when there is no database yet, or no model in it.
     pub async fn peek_model(url: &str) -> Result<Option<String>, StoreError> {
-        sqlx::any::install_default_drivers();
-        let sqlite = url.starts_with("sqlite:");
-        if sqlite && !std::path::Path::new(&super::sqlite_path(url)).exists() {
+        let Some(pool) = super::read_only(url).await? else {
             return Ok(None);
-        }
-        let url = if sqlite {
-            format!("sqlite://{}?mode=ro", super::sqlite_path(url))
-        } else {
-            url.to_string()
         };
-        let pool = sqlx::any::AnyPoolOptions::new()
-            .max_connections(1)
-            .connect(&url)
-            .await?;
         // A database not yet migrated this far has no table: no model.
-        let row = sqlx::query("SELECT model FROM learned_models ORDER BY id DESC LIMIT 1")
+        let row = sqlx::query(NEWEST_MODEL)
             .fetch_optional(&pool)
             .await
             .unwrap_or(None);
@@ -136,9 +121,7 @@ impl Store {
 
     /// The newest fitted model (JSON), if any.
     pub async fn latest_model(&self) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT model FROM learned_models ORDER BY id DESC LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(NEWEST_MODEL).fetch_optional(&self.pool).await?;
         Ok(row.map(|r| r.try_get("model")).transpose()?)
     }
 }

@@ -198,23 +198,13 @@ impl Store {
     /// What a check finds at `url` without changing anything: a SQLite file that is not there yet
     /// is reported, not created; otherwise how many migrations the next start will apply.
     pub async fn inspect(url: &str) -> Result<String, StoreError> {
-        sqlx::any::install_default_drivers();
         let sqlite = url.starts_with("sqlite:");
-        if sqlite && !Path::new(&sqlite_path(url)).exists() {
+        let Some(pool) = read_only(url).await? else {
             return Ok(format!(
                 "{} does not exist yet: it is created at the first start",
                 sqlite_path(url)
             ));
-        }
-        let url = if sqlite {
-            format!("sqlite://{}?mode=ro", sqlite_path(url))
-        } else {
-            url.to_string()
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(1)
-            .connect(&url)
-            .await?;
         let known = match sqlite {
             true => sqlx::migrate!("migrations/sqlite").migrations.len(),
             false => sqlx::migrate!("migrations/postgres").migrations.len(),
@@ -314,7 +304,28 @@ impl Store {
     }
 }
 
-pub(crate) fn sqlite_path(url: &str) -> String {
+/// One connection to the database at `url` that changes nothing (SQLite opened read-only), or
+/// `None` when a SQLite file is not there yet (it is never created here).
+async fn read_only(url: &str) -> Result<Option<AnyPool>, StoreError> {
+    sqlx::any::install_default_drivers();
+    let url = if url.starts_with("sqlite:") {
+        let path = sqlite_path(url);
+        if !Path::new(&path).exists() {
+            return Ok(None);
+        }
+        format!("sqlite://{path}?mode=ro")
+    } else {
+        url.to_string()
+    };
+    Ok(Some(
+        AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await?,
+    ))
+}
+
+fn sqlite_path(url: &str) -> String {
     let rest = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
