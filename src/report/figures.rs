@@ -214,18 +214,14 @@ fn refusal_grounds(refusals: &[(String, i64)]) -> Vec<(String, i64)> {
     most_first(counts)
 }
 
-/// Who complained: the handler's flag first, then the customers file.
+/// Who complained, for those received or reviewed in the period.
 fn count_complainants(
     report: &mut AnnualReport,
     complainants: &[Complainants],
     customers: Option<&HashSet<String>>,
 ) {
     for row in complainants {
-        let source = match row.flagged.as_deref() {
-            Some(flag @ ("customer" | "community")) => flag,
-            _ => by_address(customers, row.address.as_deref()),
-        };
-        if source == "customer" {
+        if source(row.flagged.as_deref(), customers, row.address.as_deref()) == "customer" {
             report.from_customers += row.count;
             report.stage1_from_tenants += i64::from(row.stage1) * row.count;
             report.stage2_from_tenants += i64::from(row.stage2) * row.count;
@@ -334,11 +330,22 @@ async fn trend(
     Ok(trend)
 }
 
-/// Customer or community by the customers file alone (everyone is a customer without one).
-pub(super) fn by_address(
+/// Who complained, `customer` or `community`: the handler's latest flag first, then the
+/// customers file.
+pub(super) fn source(
+    flagged: Option<&str>,
     customers: Option<&HashSet<String>>,
     address: Option<&str>,
 ) -> &'static str {
+    match flagged {
+        Some("customer") => "customer",
+        Some("community") => "community",
+        _ => by_address(customers, address),
+    }
+}
+
+/// Customer or community by the customers file alone (everyone is a customer without one).
+fn by_address(customers: Option<&HashSet<String>>, address: Option<&str>) -> &'static str {
     match (customers, address) {
         (Some(list), Some(address)) if !list.contains(&address.to_ascii_lowercase()) => "community",
         (Some(_), None) => "community",

@@ -8,7 +8,7 @@ use std::io::Write;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::figures::{by_address, customers_list, span};
+use super::figures::{customers_list, source, span};
 use super::{AnnualReport, CaseLine, StageDates};
 use crate::app::App;
 use crate::case::model::{Event, Outcome, Stage};
@@ -87,16 +87,13 @@ pub async fn write_json(
     Ok(out.flush()?)
 }
 
-/// Customer, or neighbour / wider community: the handler's flag first, then the customers file.
+/// Customer, or neighbour / wider community ([`source`]), by the case's latest flag.
 fn case_source(case: &ReportCase, customers: Option<&HashSet<String>>) -> &'static str {
     let flagged = case.events.iter().rev().find_map(|(_, e)| match e {
         Event::SourceSet { source } => Some(source.as_str()),
         _ => None,
     });
-    if let Some(source) = flagged {
-        return source;
-    }
-    by_address(customers, case.customer_address.as_deref())
+    source(flagged, customers, case.customer_address.as_deref())
 }
 
 /// When the stage's steps happened and were due, from the record's events (the last deadline set
