@@ -11,15 +11,24 @@ fn escape_html(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The start of a chart: an inline SVG 640 wide and `height` high, named `title` for screen
+/// readers and headed by it. [`CHART_END`] closes it.
+fn chart_open(title: &str, height: usize) -> String {
+    format!(
+        "<figure><svg class=\"chart\" role=\"img\" aria-label=\"{t}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"{height}\" viewBox=\"0 0 640 {height}\"><text x=\"0\" y=\"18\" font-weight=\"bold\" font-size=\"14\">{t}</text>",
+        t = escape_html(title)
+    )
+}
+
+/// The end of a chart begun by [`chart_open`].
+const CHART_END: &str = "</svg></figure>\n";
+
 /// A horizontal bar chart as inline SVG.
 fn bar_chart(title: &str, bars: &[(String, i64)]) -> String {
     let max = bars.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     let row = 26;
     let height = 40 + row * bars.len().max(1);
-    let mut svg = format!(
-        "<figure><svg class=\"chart\" role=\"img\" aria-label=\"{t}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"{height}\" viewBox=\"0 0 640 {height}\"><text x=\"0\" y=\"18\" font-weight=\"bold\" font-size=\"14\">{t}</text>",
-        t = escape_html(title)
-    );
+    let mut svg = chart_open(title, height);
     for (i, (label, n)) in bars.iter().enumerate() {
         let y = 30 + i * row;
         let width = (*n as f64 / max as f64 * 360.0).round() as i64;
@@ -30,7 +39,7 @@ fn bar_chart(title: &str, bars: &[(String, i64)]) -> String {
             label = escape_html(label)
         ));
     }
-    svg.push_str("</svg></figure>\n");
+    svg.push_str(CHART_END);
     svg
 }
 
@@ -44,10 +53,7 @@ const PALETTE: [&str; 6] = [
 fn doughnut_chart(title: &str, slices: &[(String, i64)]) -> String {
     let total: i64 = slices.iter().map(|(_, n)| n).sum();
     let height = 60 + 26 * slices.len().max(4);
-    let mut svg = format!(
-        "<figure><svg class=\"chart\" role=\"img\" aria-label=\"{t}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"{height}\" viewBox=\"0 0 640 {height}\"><text x=\"0\" y=\"18\" font-weight=\"bold\" font-size=\"14\">{t}</text>",
-        t = escape_html(title)
-    );
+    let mut svg = chart_open(title, height);
     let (cx, cy, radius) = (90.0, 40.0 + 70.0, 60.0);
     // Each slice is a stroke on one circle, its length its share of the circumference.
     let circumference = 2.0 * std::f64::consts::PI * radius;
@@ -77,7 +83,7 @@ fn doughnut_chart(title: &str, slices: &[(String, i64)]) -> String {
             p = percent(*n, total),
         ));
     }
-    svg.push_str("</svg></figure>\n");
+    svg.push_str(CHART_END);
     svg
 }
 
@@ -92,12 +98,12 @@ fn line_chart(title: &str, points: &[(String, i64)]) -> String {
             top + plot - n as f64 / max as f64 * plot,
         )
     };
-    let mut svg = format!(
-        "<figure><svg class=\"chart\" role=\"img\" aria-label=\"{t}\" xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"250\" viewBox=\"0 0 640 250\"><text x=\"0\" y=\"18\" font-weight=\"bold\" font-size=\"14\">{t}</text><line x1=\"{left}\" y1=\"{base}\" x2=\"{right}\" y2=\"{base}\" stroke=\"#a0aec0\"/>",
-        t = escape_html(title),
+    let mut svg = chart_open(title, 250);
+    svg.push_str(&format!(
+        "<line x1=\"{left}\" y1=\"{base}\" x2=\"{right}\" y2=\"{base}\" stroke=\"#a0aec0\"/>",
         base = top + plot,
         right = left + width,
-    );
+    ));
     let path: Vec<String> = points
         .iter()
         .enumerate()
@@ -121,7 +127,7 @@ fn line_chart(title: &str, points: &[(String, i64)]) -> String {
             label = escape_html(label),
         ));
     }
-    svg.push_str("</svg></figure>\n");
+    svg.push_str(CHART_END);
     svg
 }
 
