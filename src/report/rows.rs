@@ -24,6 +24,8 @@ pub enum ExportError {
     Write(#[from] std::io::Error),
     #[error("cannot write the report as JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("cannot write the report as CSV: {0}")]
+    Csv(#[from] csv::Error),
 }
 
 /// Hands each case's row for `from..=to`, as the record stood at `now`, to `each`.
@@ -44,10 +46,40 @@ pub async fn each_line<E: From<StoreError>>(
         .await
 }
 
-/// The columns of [`write_csv`].
-const CSV_HEADER: &str = "reference,kind,received_at,source,service_area,themes,stage1_acknowledged_on_time,stage1_responded_on_time,stage1_extended,stage1_outcome,stage2_requested,stage2_acknowledged_on_time,stage2_responded_on_time,stage2_extended,stage2_outcome,concluded_stage,refused,ombudsman_findings,stage1_acknowledge_due,stage1_acknowledged_at,stage1_extended_at,stage1_response_due,stage1_responded_at,stage2_requested_at,stage2_acknowledge_due,stage2_acknowledged_at,stage2_extended_at,stage2_response_due,stage2_responded_at\r\n";
+/// The columns of [`write_csv`], in order.
+const CSV_HEADER: [&str; 29] = [
+    "reference",
+    "kind",
+    "received_at",
+    "source",
+    "service_area",
+    "themes",
+    "stage1_acknowledged_on_time",
+    "stage1_responded_on_time",
+    "stage1_extended",
+    "stage1_outcome",
+    "stage2_requested",
+    "stage2_acknowledged_on_time",
+    "stage2_responded_on_time",
+    "stage2_extended",
+    "stage2_outcome",
+    "concluded_stage",
+    "refused",
+    "ombudsman_findings",
+    "stage1_acknowledge_due",
+    "stage1_acknowledged_at",
+    "stage1_extended_at",
+    "stage1_response_due",
+    "stage1_responded_at",
+    "stage2_requested_at",
+    "stage2_acknowledge_due",
+    "stage2_acknowledged_at",
+    "stage2_extended_at",
+    "stage2_response_due",
+    "stage2_responded_at",
+];
 
-/// One row per case, as CSV, written to `out` as the rows are read.
+/// One row per case, as CSV (RFC 4180, CRLF line ends), written to `out` as the rows are read.
 pub async fn write_csv(
     app: &App,
     from: NaiveDate,
@@ -55,13 +87,16 @@ pub async fn write_csv(
     now: DateTime<Utc>,
     out: &mut (dyn Write + Send),
 ) -> Result<(), ExportError> {
-    out.write_all(CSV_HEADER.as_bytes())?;
+    let mut csv = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out);
+    csv.write_record(CSV_HEADER)?;
     each_line(app, from, to, now, |line| {
-        out.write_all(csv_row(&line).as_bytes())
+        csv.write_record(csv_cells(&line))
             .map_err(ExportError::from)
     })
     .await?;
-    Ok(out.flush()?)
+    Ok(csv.flush()?)
 }
 
 /// The figures as JSON, with the rows as `cases` after them, written to `out` as they are read.
@@ -227,15 +262,8 @@ fn case_line(case: &ReportCase, source: &str) -> CaseLine {
     }
 }
 
-/// A case's row as CSV (RFC 4180 quoting), ending in CRLF.
-fn csv_row(c: &CaseLine) -> String {
-    fn field(text: &str) -> String {
-        if text.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", text.replace('"', "\"\""))
-        } else {
-            text.to_string()
-        }
-    }
+/// A case's row: the cells of [`CSV_HEADER`]'s columns.
+fn csv_cells(c: &CaseLine) -> [String; CSV_HEADER.len()] {
     fn flag(value: Option<bool>) -> String {
         match value {
             Some(true) => "yes".into(),
@@ -245,25 +273,25 @@ fn csv_row(c: &CaseLine) -> String {
     }
     let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
     let (s1, s2) = (&c.stage1_dates, &c.stage2_dates);
-    let row = [
-        field(&c.reference),
-        field(&c.kind),
+    [
+        c.reference.clone(),
+        c.kind.clone(),
         c.received_at.to_rfc3339(),
-        field(&c.source),
-        field(c.service_area.as_deref().unwrap_or("")),
-        field(&c.themes.join("; ")),
+        c.source.clone(),
+        c.service_area.clone().unwrap_or_default(),
+        c.themes.join("; "),
         flag(c.stage1_acknowledged_on_time),
         flag(c.stage1_responded_on_time),
         flag(Some(c.stage1_extended)),
-        field(c.stage1_outcome.as_deref().unwrap_or("")),
+        c.stage1_outcome.clone().unwrap_or_default(),
         flag(Some(c.stage2_requested)),
         flag(c.stage2_acknowledged_on_time),
         flag(c.stage2_responded_on_time),
         flag(Some(c.stage2_extended)),
-        field(c.stage2_outcome.as_deref().unwrap_or("")),
-        field(c.concluded_stage.as_deref().unwrap_or("")),
+        c.stage2_outcome.clone().unwrap_or_default(),
+        c.concluded_stage.clone().unwrap_or_default(),
         flag(Some(c.refused)),
-        field(&c.ombudsman_findings.join("; ")),
+        c.ombudsman_findings.join("; "),
         time(s1.acknowledge_due),
         time(s1.acknowledged_at),
         time(s1.extended_at),
@@ -275,8 +303,5 @@ fn csv_row(c: &CaseLine) -> String {
         time(s2.extended_at),
         time(s2.response_due),
         time(s2.responded_at),
-    ];
-    let mut line = row.join(",");
-    line.push_str("\r\n");
-    line
+    ]
 }
