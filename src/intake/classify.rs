@@ -628,23 +628,11 @@ impl Classifier {
                     .to_string(),
             );
         }
-        if let Some(from) = &mail.from {
-            let local = from
-                .address
-                .rsplit_once('@')
-                .map(|(local, _)| local.to_ascii_lowercase())
-                .unwrap_or_default();
-            if [
-                "mailer-daemon",
-                "postmaster",
-                "post_master",
-                "mail-daemon",
-                "mailerdaemon",
-            ]
-            .contains(&local.as_str())
-            {
-                bounce.push(format!("sender {} is a mail system", from.address));
-            }
+        if let Some(from) = &mail.from
+            && (MAIL_SYSTEMS.contains(&mailbox_role(&from.address).as_str())
+                || from.name.as_deref().is_some_and(is_mail_system_name))
+        {
+            bounce.push(format!("sender {} is a mail system", from.address));
         }
         if let Some(return_path) = mail.header("return-path")
             && return_path
@@ -696,6 +684,54 @@ impl Classifier {
     }
 }
 
+/// The local parts of a mail system's own addresses (RFC 5321 4.5.1, RFC 2142 and common use).
+const MAIL_SYSTEMS: [&str; 5] = [
+    "mailer-daemon",
+    "postmaster",
+    "post_master",
+    "mail-daemon",
+    "mailerdaemon",
+];
+
+/// The role part of an address, lower case: the local part up to a `+` or `=` tag, and up to a
+/// stray `@` or `\` in a malformed one (`Postmaster\@example.com@relay` is a postmaster).
+fn mailbox_role(address: &str) -> String {
+    let local = address
+        .rsplit_once('@')
+        .map_or(address, |(local, _)| local)
+        .to_ascii_lowercase();
+    local
+        .split(['+', '=', '@', '\\'])
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A display name only a mail system gives itself ("Mail Delivery Subsystem", "MAILER-DAEMON",
+/// "Postmaster"), whatever the address behind it.
+fn is_mail_system_name(name: &str) -> bool {
+    let name = name.trim().to_ascii_lowercase().replace(['-', '_'], " ");
+    [
+        "mail delivery",
+        "mailer daemon",
+        "mail daemon",
+        "postmaster",
+        "mail administrator",
+    ]
+    .iter()
+    .any(|system| name == *system || name.starts_with(&format!("{system} ")))
+}
+
+/// A list's own robot address (the `-request`, `-bounces`, `-admin` and `-owner` addresses and
+/// `owner-LIST` that RFC 2142, Mailman and Majordomo use), as sender or `Sender:`.
+fn list_robot_address(address: &str) -> bool {
+    let role = mailbox_role(address);
+    ["-request", "-bounces", "-admin", "-owner"]
+        .iter()
+        .any(|suffix| role.ends_with(suffix))
+        || role.starts_with("owner-")
+}
+
 /// Mailing lists (RFC 2369, RFC 2919) and bulk mail.
 fn list_mail(mail: &ParsedMail) -> Vec<String> {
     let mut list = Vec::new();
@@ -714,6 +750,7 @@ fn list_mail(mail: &ParsedMail) -> Vec<String> {
         "list-owner",
         "list-archive",
         "mailing-list",
+        "x-mailman-version",
     ] {
         if let Some(value) = mail.header(header) {
             list.push(format!("{header}: {value}"));
@@ -737,6 +774,11 @@ fn list_mail(mail: &ParsedMail) -> Vec<String> {
     }) {
         list.push(format!("Delivered-To: {value}"));
     }
+    for sender in [&mail.from, &mail.sender].into_iter().flatten() {
+        if list_robot_address(&sender.address) {
+            list.push(format!("sender {} is a list's own address", sender.address));
+        }
+    }
     list
 }
 
@@ -746,12 +788,8 @@ fn no_reply_sender(mail: &ParsedMail) -> Vec<String> {
     let Some(from) = &mail.from else {
         return Vec::new();
     };
-    let local = from
-        .address
-        .rsplit_once('@')
-        .map(|(local, _)| local.to_ascii_lowercase())
-        .unwrap_or_default();
-    let base = local.split(['+', '=']).next().unwrap_or_default();
+    let base = mailbox_role(&from.address);
+    let base = base.as_str();
     let role = [
         "no-reply",
         "noreply",
@@ -1147,6 +1185,27 @@ mod tests {
                 "From: bounces+abc=example.org@mail.example\r\nSubject: News",
                 Robot::NoReplySender,
             ),
+            // Found in public mail nobody here wrote (tests/fixtures/public).
+            (
+                "From: <Postmaster\\@example.com@relay.example>\r\nSubject: Mail Delivery Warning",
+                Robot::Bounce,
+            ),
+            (
+                "From: Mail Delivery Subsystem <xxx@example.com>\r\nContent-Type: multipart/mixed; boundary=A",
+                Robot::Bounce,
+            ),
+            (
+                "From: tenants-request@lists.example\r\nSender: tenants-admin@lists.example\r\nSubject: Tenants digest, Vol 1 #2",
+                Robot::MailingList,
+            ),
+            (
+                "From: Anne <anne@example.com>\r\nSender: owner-tenants@lists.example\r\nSubject: Re: repairs",
+                Robot::MailingList,
+            ),
+            (
+                "From: a@lists.example\r\nX-Mailman-Version: 2.0.4\r\nSubject: notice",
+                Robot::MailingList,
+            ),
         ] {
             let mail = parse(
                 format!("{raw}\r\n\r\nI am very unhappy and want to complain.\r\n").as_bytes(),
@@ -1156,6 +1215,14 @@ mod tests {
         }
         let person = parse(b"From: Jo Bloggs <jo.bloggs@example.net>\r\nSubject: Leak\r\n\r\nThe roof leaks and I want to complain.\r\n");
         assert_eq!(c.automated(&person), None, "a person is a person");
+        let person = parse(
+            b"From: Mail Deliveryman <pat@example.net>\r\nSubject: Leak\r\n\r\nIt leaks.\r\n",
+        );
+        assert_eq!(
+            c.automated(&person),
+            None,
+            "a name is matched by whole words"
+        );
     }
 
     #[test]

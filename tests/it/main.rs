@@ -19,6 +19,7 @@ mod letters;
 mod oauth;
 mod outbox;
 mod package;
+mod public_mail;
 mod records;
 mod reminders;
 mod report;
