@@ -56,32 +56,25 @@ pub async fn build(
     // each other (measured by `cargo bench --bench report`).
     let first = async {
         let issued1 = store.issued(Stage::Stage1, period).await?;
-        let complainants = store.complainants(period, customers.is_some()).await?;
+        let asked1 = store.asked(Stage::Stage1, period, now).await?;
         let received = store.complaints_received_by_area(period).await?;
         let escalations = store.escalations(period).await?;
         let kinds = store.received_by_kind(period).await?;
         let refusals = store.refusals(period).await?;
-        Ok::<_, StoreError>((
-            issued1,
-            complainants,
-            received,
-            escalations,
-            kinds,
-            refusals,
-        ))
+        Ok::<_, StoreError>((issued1, asked1, received, escalations, kinds, refusals))
     };
     let second = async {
         let concluded = store.concluded(period).await?;
-        let asked1 = store.asked(Stage::Stage1, period, now).await?;
+        let complainants = store.complainants(period, customers.is_some()).await?;
         let asked2 = store.asked(Stage::Stage2, period, now).await?;
         let issued2 = store.issued(Stage::Stage2, period).await?;
         let ombudsman = store.ombudsman(period).await?;
         let trend = trend(store, &app.rules.calendar, from, to).await?;
-        Ok::<_, StoreError>((concluded, asked1, asked2, issued2, ombudsman, trend))
+        Ok::<_, StoreError>((concluded, complainants, asked2, issued2, ombudsman, trend))
     };
     let (
-        (issued1, complainants, received, escalations, kinds, refusals),
-        (concluded, asked1, asked2, issued2, ombudsman, trend),
+        (issued1, asked1, received, escalations, kinds, refusals),
+        (concluded, complainants, asked2, issued2, ombudsman, trend),
     ) = tokio::try_join!(first, second)?;
     count_received(&mut report, &kinds);
     stage_figures(&mut report.stage1, asked1, &issued1);

@@ -10,6 +10,11 @@
 //! year for each response of the year (a minute and more over a million cases). Where a time
 //! bound would tempt the planner to that index, SQLite gets it as `+e.at` (no index;
 //! [`Backend::per_row`]).
+//!
+//! A case's first acknowledgement and first response at each stage, and whether the stage was
+//! extended, are read from `case_stages` (migration 0018), which the store keeps beside every
+//! event it writes: from the events, "the first response" was an anti-join over every response
+//! on record, years of them, on every run.
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -129,28 +134,52 @@ impl Backend {
     }
 }
 
-/// The ids (column `id`) of the cases that asked at `stage` in the span ($1, $2). A query over
-/// them starts from this list (`CROSS JOIN`, which SQLite keeps in the order written), not from
-/// every complaint on record.
+/// The ids (column `id`) of the cases that asked at `stage` in the span ($1, $2), each once (a
+/// case that asked twice for a review is one case asking). A query over them starts from this
+/// list (`CROSS JOIN`, which SQLite keeps in the order written), not from every complaint on
+/// record.
 fn asked_at(stage: Stage) -> &'static str {
     match stage {
         Stage::Stage1 => {
             "SELECT id FROM cases WHERE kind = 'complaint' AND received_at >= $1 AND received_at < $2"
         }
         Stage::Stage2 => {
-            "SELECT case_id AS id FROM events WHERE kind = 'escalated' AND stage = 'stage2' AND at >= $1 AND at < $2"
+            "SELECT DISTINCT case_id AS id FROM events WHERE kind = 'escalated' AND stage = 'stage2' AND at >= $1 AND at < $2"
         }
     }
 }
 
+/// One of the report's counts, ready to run.
+type Count<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
 impl Store {
+    /// Runs one of the report's counts. The report runs them two at a time, one per core
+    /// ([`crate::report`]); on PostgreSQL each runs without parallel workers, which would only
+    /// compete with the other for the same cores (measured by `cargo bench --bench report`:
+    /// 2.1 s with them, 1.8 s without, over a million cases on 2 cores).
+    async fn count(&self, query: Count<'_>) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+        if self.backend == Backend::Sqlite {
+            return Ok(query.fetch_all(&self.pool).await?);
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")
+            .execute(&mut *tx)
+            .await?;
+        let rows = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    /// The one row of a count (an aggregate without groups).
+    async fn count_one(&self, query: Count<'_>) -> Result<sqlx::any::AnyRow, StoreError> {
+        let rows = self.count(query).await?;
+        Ok(rows.into_iter().next().ok_or(sqlx::Error::RowNotFound)?)
+    }
+
     /// The rows of `sql`, with the span's start and end bound as $1 and $2.
     async fn rows_in(&self, sql: &str, span: Span) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
-        Ok(sqlx::query(sql)
-            .bind(ts(span.start))
-            .bind(ts(span.end))
-            .fetch_all(&self.pool)
-            .await?)
+        self.count(sqlx::query(sql).bind(ts(span.start)).bind(ts(span.end)))
+            .await
     }
 
     /// Compliments, feedback and service requests received in the span, by kind.
@@ -198,44 +227,25 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Asked, StoreError> {
         let (acknowledgement, _) = stage.deadline_kinds();
-        let sql = match self.backend {
-            // SQLite: one lookup per case on the case's own index is its fastest plan.
-            Backend::Sqlite => format!(
-                "SELECT COUNT(*) AS asked, \
-                   COALESCE(SUM(CASE WHEN ack IS NOT NULL OR late = 1 THEN 1 ELSE 0 END), 0) AS known, \
-                   COALESCE(SUM(CASE WHEN ack = 1 THEN 1 ELSE 0 END), 0) AS on_time \
-                 FROM (SELECT \
-                   (SELECT CASE WHEN e.on_time = 0 THEN 0 ELSE 1 END FROM events e \
-                      WHERE e.case_id = c.id AND e.kind = 'acknowledged' AND e.stage = $3 ORDER BY e.id LIMIT 1) AS ack, \
-                   (SELECT 1 FROM deadlines d WHERE d.case_id = c.id AND d.kind = $4 \
-                      AND ((d.status = 'open' AND d.due_at < $5) OR d.status = 'missed') LIMIT 1) AS late \
-                 FROM cases c WHERE c.id IN ({asked})) x",
-                asked = asked_at(stage),
-            ),
-            // PostgreSQL runs a lookup per row as a subplan, one index scan each (1.6 s over a
-            // year of a million cases); written as joins, it hashes them (0.5 s).
-            Backend::Postgres => format!(
-                "SELECT COUNT(*) AS asked, \
-                   COALESCE(SUM(CASE WHEN f.case_id IS NOT NULL OR l.case_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS known, \
-                   COALESCE(SUM(CASE WHEN f.case_id IS NOT NULL AND f.on_time IS DISTINCT FROM 0 THEN 1 ELSE 0 END), 0) AS on_time \
-                 FROM (SELECT DISTINCT id FROM ({asked}) a) c \
-                 LEFT JOIN (SELECT e.case_id, e.on_time FROM events e \
-                     WHERE e.kind = 'acknowledged' AND e.stage = $3 AND e.case_id IN ({asked}) \
-                     AND NOT EXISTS (SELECT 1 FROM events b WHERE b.case_id = e.case_id \
-                       AND b.kind = 'acknowledged' AND b.stage = $3 AND b.id < e.id)) f ON f.case_id = c.id \
-                 LEFT JOIN (SELECT DISTINCT case_id FROM deadlines WHERE kind = $4 \
-                     AND ((status = 'open' AND due_at < $5) OR status = 'missed')) l ON l.case_id = c.id",
-                asked = asked_at(stage),
-            ),
-        };
+        // Each case's first acknowledgement is kept in `case_stages`; a deadline is looked up
+        // only to say whether one not yet acknowledged is late.
+        let sql = format!(
+            "SELECT COUNT(*) AS asked, \
+               COALESCE(SUM(CASE WHEN s.acknowledged_on_time IS NOT NULL OR l.case_id IS NOT NULL THEN 1 ELSE 0 END), 0) AS known, \
+               COALESCE(SUM(CASE WHEN s.acknowledged_on_time = 1 THEN 1 ELSE 0 END), 0) AS on_time \
+             FROM ({asked}) c \
+             LEFT JOIN case_stages s ON s.case_id = c.id AND s.stage = $3 \
+             LEFT JOIN (SELECT DISTINCT case_id FROM deadlines WHERE kind = $4 \
+                 AND ((status = 'open' AND due_at < $5) OR status = 'missed')) l ON l.case_id = c.id",
+            asked = asked_at(stage),
+        );
         let row = sqlx::query(&sql)
             .bind(ts(span.start))
             .bind(ts(span.end))
             .bind(stage.as_str())
             .bind(acknowledgement.as_str())
-            .bind(ts(now))
-            .fetch_one(&self.pool)
-            .await?;
+            .bind(ts(now));
+        let row = self.count_one(row).await?;
         Ok(Asked {
             asked: row.try_get("asked")?,
             acknowledgement_known: row.try_get("known")?,
@@ -246,39 +256,17 @@ impl Store {
     /// The stage's first responses issued in the span, by outcome: in time (the response says
     /// so), and whether the stage had been extended.
     pub async fn issued(&self, stage: Stage, span: Span) -> Result<Vec<Issued>, StoreError> {
-        // Grouped by what is counted, so each response's "was the stage extended" is looked up
-        // once (a sum over it would look it up again for each sum). PostgreSQL, as in `asked`,
-        // gets the same count written as joins.
-        let sql = match self.backend {
-            Backend::Sqlite => {
-                "SELECT outcome, CAST(on_time AS BIGINT) AS on_time, CAST(extended AS BIGINT) AS extended, COUNT(*) AS n \
-             FROM (SELECT e.outcome AS outcome, \
-               CASE WHEN e.on_time = 1 THEN 1 ELSE 0 END AS on_time, \
-               CASE WHEN EXISTS (SELECT 1 FROM events x WHERE x.case_id = e.case_id AND x.kind = 'extended' AND x.stage = $3) \
-                 THEN 1 ELSE 0 END AS extended \
-             FROM events e WHERE e.kind = 'responded' AND e.stage = $3 AND e.at >= $1 AND e.at < $2 \
-               AND NOT EXISTS (SELECT 1 FROM events p WHERE p.case_id = e.case_id AND p.kind = 'responded' \
-                 AND p.stage = $3 AND p.id < e.id)) r \
-             GROUP BY outcome, on_time, extended"
-            }
-            Backend::Postgres => {
-                "SELECT r.outcome, CAST(r.on_time AS BIGINT) AS on_time, \
-                   CAST(CASE WHEN x.case_id IS NULL THEN 0 ELSE 1 END AS BIGINT) AS extended, COUNT(*) AS n \
-                 FROM (SELECT e.case_id, e.outcome, CASE WHEN e.on_time = 1 THEN 1 ELSE 0 END AS on_time \
-                   FROM events e WHERE e.kind = 'responded' AND e.stage = $3 AND e.at >= $1 AND e.at < $2 \
-                   AND NOT EXISTS (SELECT 1 FROM events p WHERE p.case_id = e.case_id AND p.kind = 'responded' \
-                     AND p.stage = $3 AND p.id < e.id)) r \
-                 LEFT JOIN (SELECT DISTINCT case_id FROM events WHERE kind = 'extended' AND stage = $3) x \
-                   ON x.case_id = r.case_id \
-                 GROUP BY 1, 2, 3"
-            }
-        };
+        // The first response at each case's stage is kept in `case_stages` (migration 0018),
+        // so this is one range of its index.
+        let sql = "SELECT outcome, CAST(CASE WHEN responded_on_time = 1 THEN 1 ELSE 0 END AS BIGINT) AS on_time, \
+               CAST(extended AS BIGINT) AS extended, COUNT(*) AS n \
+             FROM case_stages WHERE stage = $3 AND responded_at >= $1 AND responded_at < $2 \
+             GROUP BY 1, 2, 3";
         let rows = sqlx::query(sql)
             .bind(ts(span.start))
             .bind(ts(span.end))
-            .bind(stage.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+            .bind(stage.as_str());
+        let rows = self.count(rows).await?;
         let mut issued: Vec<Issued> = Vec::new();
         for row in &rows {
             let outcome: Option<String> = row.try_get("outcome")?;
@@ -312,16 +300,30 @@ impl Store {
     /// Cases given a response in the span, by the stage and outcome of the last one in it; of
     /// stage 2 responses not upheld, those that left no actions outstanding.
     pub async fn concluded(&self, span: Span) -> Result<Vec<Concluded>, StoreError> {
+        // Each case's last response in the span: SQLite looks for a later one case by case;
+        // PostgreSQL sorts the span's responses (found by the partial index `events_responded`)
+        // by case and keeps the last, where its anti-join hashed them twice (1.0 s against 0.5
+        // over a year of a million cases).
+        let last = match self.backend {
+            Backend::Sqlite => format!(
+                "SELECT e.stage, e.outcome, e.detail FROM events e WHERE e.kind = 'responded' \
+                   AND e.stage IN ('stage1', 'stage2') AND e.at >= $1 AND e.at < $2 \
+                   AND NOT EXISTS (SELECT 1 FROM events l WHERE l.case_id = e.case_id AND l.kind = 'responded' \
+                     AND l.stage IN ('stage1', 'stage2') AND {at} >= $1 AND {at} < $2 AND l.id > e.id)",
+                at = self.backend.per_row("l.at"),
+            ),
+            Backend::Postgres => "SELECT DISTINCT ON (e.case_id) e.stage, e.outcome, e.detail FROM events e \
+                 WHERE e.kind = 'responded' AND e.stage IN ('stage1', 'stage2') AND e.at >= $1 AND e.at < $2 \
+                 ORDER BY e.case_id, e.id DESC"
+                .to_string(),
+        };
         let sql = format!(
             "SELECT stage, outcome, COUNT(*) AS n, COALESCE(SUM(no_actions), 0) AS no_actions \
              FROM (SELECT e.stage AS stage, e.outcome AS outcome, \
                CASE WHEN e.stage = 'stage2' AND e.outcome = 'not_upheld' AND {no_actions} THEN 1 ELSE 0 END AS no_actions \
-             FROM events e WHERE e.kind = 'responded' AND e.stage IN ('stage1', 'stage2') AND e.at >= $1 AND e.at < $2 \
-               AND NOT EXISTS (SELECT 1 FROM events l WHERE l.case_id = e.case_id AND l.kind = 'responded' \
-                 AND l.stage IN ('stage1', 'stage2') AND {at} >= $1 AND {at} < $2 AND l.id > e.id)) r \
+             FROM ({last}) e) r \
              GROUP BY stage, outcome",
             no_actions = self.backend.json_empty("e.detail", "actions"),
-            at = self.backend.per_row("l.at"),
         );
         let rows = self.rows_in(&sql, span).await?;
         rows.iter()
@@ -383,11 +385,8 @@ impl Store {
                   AND NOT EXISTS (SELECT 1 FROM events f WHERE f.case_id = r.case_id AND f.kind = 'ombudsman_finding' AND {at} < $2)) AS open",
             at = self.backend.per_row("f.at"),
         );
-        let counts = sqlx::query(&sql)
-            .bind(ts(span.start))
-            .bind(ts(span.end))
-            .fetch_one(&self.pool)
-            .await?;
+        let counts = sqlx::query(&sql).bind(ts(span.start)).bind(ts(span.end));
+        let counts = self.count_one(counts).await?;
         let sql = format!(
             "SELECT finding, area, COUNT(*) AS n FROM (SELECT {finding} AS finding, {area} AS area FROM events \
              WHERE kind = 'ombudsman_finding' AND at >= $1 AND at < $2) f GROUP BY finding, area",
@@ -478,9 +477,7 @@ impl Store {
             "SELECT COUNT(*) AS n FROM cases WHERE kind = 'complaint' AND received_at >= $1 AND received_at < $2",
         )
         .bind(ts(span.start))
-        .bind(ts(span.end))
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get("n")?)
+        .bind(ts(span.end));
+        Ok(self.count_one(row).await?.try_get("n")?)
     }
 }

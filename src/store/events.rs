@@ -36,6 +36,55 @@ impl Tx {
         .bind(event.outcome().map(Outcome::as_str))
         .execute(self.conn())
         .await?;
+        self.project_stage(case_id, at, event).await
+    }
+
+    /// Keeps the case's row in `case_stages` (migration 0018) in step with `event`: the first
+    /// acknowledgement and first response at a stage, and whether it was ever extended. The
+    /// report counts stages from it, one index range each.
+    async fn project_stage(
+        &mut self,
+        case_id: i64,
+        at: DateTime<Utc>,
+        event: &Event,
+    ) -> Result<(), StoreError> {
+        let query = match event {
+            Event::Acknowledged { stage, on_time, .. } => sqlx::query(
+                "INSERT INTO case_stages (case_id, stage, acknowledged_on_time) VALUES ($1, $2, $3) \
+                 ON CONFLICT (case_id, stage) DO UPDATE SET \
+                 acknowledged_on_time = COALESCE(case_stages.acknowledged_on_time, excluded.acknowledged_on_time)",
+            )
+            .bind(case_id)
+            .bind(stage.as_str())
+            // An acknowledgement that does not say is counted in time, as older ones were.
+            .bind(i64::from(*on_time != Some(false))),
+            Event::Responded {
+                stage,
+                outcome,
+                on_time,
+                ..
+            } => sqlx::query(
+                "INSERT INTO case_stages (case_id, stage, responded_at, outcome, responded_on_time) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id, stage) DO UPDATE SET \
+                 responded_at = COALESCE(case_stages.responded_at, excluded.responded_at), \
+                 outcome = CASE WHEN case_stages.responded_at IS NULL THEN excluded.outcome ELSE case_stages.outcome END, \
+                 responded_on_time = CASE WHEN case_stages.responded_at IS NULL \
+                   THEN excluded.responded_on_time ELSE case_stages.responded_on_time END",
+            )
+            .bind(case_id)
+            .bind(stage.as_str())
+            .bind(ts(at))
+            .bind(outcome.as_str())
+            .bind(on_time.map(i64::from)),
+            Event::Extended { stage, .. } => sqlx::query(
+                "INSERT INTO case_stages (case_id, stage, extended) VALUES ($1, $2, 1) \
+                 ON CONFLICT (case_id, stage) DO UPDATE SET extended = 1",
+            )
+            .bind(case_id)
+            .bind(stage.as_str()),
+            _ => return Ok(()),
+        };
+        query.execute(self.conn()).await?;
         Ok(())
     }
 }

@@ -617,6 +617,14 @@ async fn annual_counts(store: Store) {
             day(12),
             responded(Stage::Stage1, Outcome::Upheld, true),
         ),
+        // A second acknowledgement and a second response at the same stage: the stage's figures
+        // stay with the first of each; the case concludes on the last response.
+        (ids[0], day(13), ack(Stage::Stage1, false)),
+        (
+            ids[0],
+            day(14),
+            responded(Stage::Stage1, Outcome::NotUpheld, false),
+        ),
         (
             ids[2],
             day(1),
@@ -756,8 +764,11 @@ async fn annual_counts(store: Store) {
     };
     assert_eq!(
         concluded,
-        [end("stage1", "upheld", 0), end("stage2", "not_upheld", 1)],
-        "c concluded at stage 2"
+        [
+            end("stage1", "not_upheld", 0),
+            end("stage2", "not_upheld", 1)
+        ],
+        "a concluded on its second response; c at stage 2"
     );
     assert_eq!(
         store.escalations(span).await.expect("why"),
