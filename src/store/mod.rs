@@ -257,14 +257,15 @@ impl Store {
             .unwrap_or(0)
     }
 
-    /// Tells PostgreSQL's planner what the tables now hold (`ANALYZE`): a migration that fills a
-    /// new table (0018 writes a row per case and stage) leaves it without statistics until
-    /// autovacuum comes by, or never where autovacuum is off, and the report's counts then take
-    /// plans that run for minutes instead of a second. SQLite is left as it is: its counts are
-    /// written for the planner it has without `sqlite_stat1` (see [`annual`]).
+    /// Does on PostgreSQL what autovacuum does after a table fills (`VACUUM ANALYZE`): a
+    /// migration that fills a new table (0018 writes a row per case and stage) leaves it without
+    /// statistics and without its visibility map until autovacuum comes by, or for good where
+    /// autovacuum is off, and the report's counts then take plans that run for minutes instead
+    /// of a second, and read the table where its index would do. SQLite is left as it is: its
+    /// counts are written for the planner it has without `sqlite_stat1` (see [`annual`]).
     pub async fn refresh_planner_statistics(&self) -> Result<(), StoreError> {
         if self.backend == Backend::Postgres {
-            sqlx::query("ANALYZE").execute(&self.pool).await?;
+            sqlx::query("VACUUM ANALYZE").execute(&self.pool).await?;
         }
         Ok(())
     }
