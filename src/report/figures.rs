@@ -77,7 +77,7 @@ pub async fn build(
         in_turn(&turns, store.issued(Stage::Stage1, period)),
         in_turn(&turns, store.asked(Stage::Stage2, period, now)),
         in_turn(&turns, store.escalations(period)),
-        in_turn(&turns, trend(store, &app.rules.calendar, from, to)),
+        in_turn(&turns, earlier_trend(store, &app.rules.calendar, from, to)),
         in_turn(&turns, store.ombudsman(period)),
         in_turn(&turns, store.issued(Stage::Stage2, period)),
         in_turn(&turns, store.received_by_kind(period)),
@@ -100,6 +100,8 @@ pub async fn build(
     count_complainants(&mut report, &complainants, customers.as_ref());
     headline_measures(&mut report, settings);
     report.trend = trend;
+    let received_here = received.iter().map(|group| group.count).sum();
+    report.trend.push((trend_label(from, to), received_here));
     Ok(report)
 }
 
@@ -326,8 +328,9 @@ fn trend_periods(from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> 
         .collect()
 }
 
-/// Complaints received in the period and the two before it: (period, count), oldest first.
-async fn trend(
+/// Complaints received in the two periods before this one: (period, count), oldest first. The
+/// report adds this period's own from its received count rather than count it again.
+async fn earlier_trend(
     store: &Store,
     calendar: &Calendar,
     from: NaiveDate,
@@ -335,10 +338,17 @@ async fn trend(
 ) -> Result<Vec<(String, i64)>, StoreError> {
     let mut trend = Vec::new();
     for (f, t) in trend_periods(from, to) {
-        let n = store.complaints_received(span(calendar, f, t)).await?;
-        trend.push((format!("{f} to {t}"), n));
+        if (f, t) != (from, to) {
+            let n = store.complaints_received(span(calendar, f, t)).await?;
+            trend.push((trend_label(f, t), n));
+        }
     }
     Ok(trend)
+}
+
+/// How a period is named in the trend (and in the JSON beside it).
+fn trend_label(from: NaiveDate, to: NaiveDate) -> String {
+    format!("{from} to {to}")
 }
 
 /// Who complained, `customer` or `community`: the handler's latest flag first, then the
