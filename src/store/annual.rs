@@ -257,44 +257,30 @@ impl Store {
     /// so), and whether the stage had been extended.
     pub async fn issued(&self, stage: Stage, span: Span) -> Result<Vec<Issued>, StoreError> {
         // The first response at each case's stage is kept in `case_stages` (migration 0018),
-        // so this is one range of its index.
-        let sql = "SELECT outcome, CAST(CASE WHEN responded_on_time = 1 THEN 1 ELSE 0 END AS BIGINT) AS on_time, \
-               CAST(extended AS BIGINT) AS extended, COUNT(*) AS n \
+        // with whether the stage was extended, so this is one range of its index.
+        let sql = "SELECT outcome, COUNT(*) AS n, \
+               COALESCE(SUM(CASE WHEN responded_on_time = 1 THEN 1 ELSE 0 END), 0) AS on_time, \
+               COALESCE(SUM(CASE WHEN extended = 1 THEN 1 ELSE 0 END), 0) AS extended, \
+               COALESCE(SUM(CASE WHEN extended = 1 AND responded_on_time = 1 THEN 1 ELSE 0 END), 0) AS extended_on_time \
              FROM case_stages WHERE stage = $3 AND responded_at >= $1 AND responded_at < $2 \
-             GROUP BY 1, 2, 3";
+             GROUP BY outcome";
         let rows = sqlx::query(sql)
             .bind(ts(span.start))
             .bind(ts(span.end))
             .bind(stage.as_str());
-        let rows = self.count(rows).await?;
-        let mut issued: Vec<Issued> = Vec::new();
-        for row in &rows {
-            let outcome: Option<String> = row.try_get("outcome")?;
-            let (on_time, extended) = (
-                row.try_get::<i64, _>("on_time")? * row.try_get::<i64, _>("n")?,
-                row.try_get::<i64, _>("extended")? * row.try_get::<i64, _>("n")?,
-            );
-            let n: i64 = row.try_get("n")?;
-            let both = if on_time > 0 && extended > 0 { n } else { 0 };
-            let entry = match issued.iter_mut().find(|i| i.outcome == outcome) {
-                Some(entry) => entry,
-                None => {
-                    issued.push(Issued {
-                        outcome,
-                        count: 0,
-                        on_time: 0,
-                        extended: 0,
-                        extended_on_time: 0,
-                    });
-                    issued.last_mut().expect("just pushed")
-                }
-            };
-            entry.count += n;
-            entry.on_time += on_time;
-            entry.extended += extended;
-            entry.extended_on_time += both;
-        }
-        Ok(issued)
+        self.count(rows)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(Issued {
+                    outcome: row.try_get("outcome")?,
+                    count: row.try_get("n")?,
+                    on_time: row.try_get("on_time")?,
+                    extended: row.try_get("extended")?,
+                    extended_on_time: row.try_get("extended_on_time")?,
+                })
+            })
+            .collect()
     }
 
     /// Cases given a response in the span, by the stage and outcome of the last one in it; of

@@ -215,14 +215,7 @@ impl Store {
             true => sqlx::migrate!("migrations/sqlite").migrations.len(),
             false => sqlx::migrate!("migrations/postgres").migrations.len(),
         };
-        let applied: i64 =
-            match sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE success")
-                .fetch_one(&pool)
-                .await
-            {
-                Ok(row) => row.try_get("n")?,
-                Err(_) => 0,
-            };
+        let applied = migrations_applied(&pool).await;
         pool.close().await;
         let pending = (known as i64 - applied).max(0);
         Ok(match pending {
@@ -236,25 +229,16 @@ impl Store {
         match self.backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&self.pool).await?,
             Backend::Postgres => {
-                let before = self.migrations_applied().await;
+                let before = migrations_applied(&self.pool).await;
                 sqlx::migrate!("migrations/postgres")
                     .run(&self.pool)
                     .await?;
-                if self.migrations_applied().await != before {
+                if migrations_applied(&self.pool).await != before {
                     self.refresh_planner_statistics().await?;
                 }
             }
         }
         Ok(())
-    }
-
-    /// How many migrations PostgreSQL has applied (none before the first).
-    async fn migrations_applied(&self) -> i64 {
-        sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE success")
-            .fetch_one(&self.pool)
-            .await
-            .and_then(|row| row.try_get("n"))
-            .unwrap_or(0)
     }
 
     /// Does on PostgreSQL what autovacuum does after a table fills (`VACUUM ANALYZE`): a
@@ -334,6 +318,16 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// How many migrations the database has applied (none before the first, when there is no
+/// migrations table yet).
+async fn migrations_applied(pool: &AnyPool) -> i64 {
+    sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await
+        .and_then(|row| row.try_get("n"))
+        .unwrap_or(0)
 }
 
 /// One connection to the database at `url` that changes nothing (SQLite opened read-only), or
