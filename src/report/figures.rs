@@ -100,8 +100,9 @@ pub async fn build(
     count_complainants(&mut report, &complainants, customers.as_ref());
     headline_measures(&mut report, settings);
     report.trend = trend;
-    let received_here = received.iter().map(|group| group.count).sum();
-    report.trend.push((trend_label(from, to), received_here));
+    report
+        .trend
+        .push((trend_label(from, to), report.stage1.received));
     Ok(report)
 }
 
